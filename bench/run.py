@@ -1,0 +1,818 @@
+#!/usr/bin/env python3
+"""Lifeboat vs restic vs BorgBackup: one run, same data, same machine.
+
+Makes (or reuses) the shared benchmark data set, then for every tool runs, in
+order: init, initial backup of files-v1, no-change re-backup, changed backup
+(files-v2 at the same path), full restore of the latest snapshot (checked
+with `diff -r` against files-v2), verify with a full data read, disk image
+initial backup (disk-v1) and changed backup (disk-v2 at the same path).
+
+Each step is timed (wall seconds), with the child's peak RSS (os.wait4
+ru_maxrss) and the repository size after the step (`du -sb`). Writes a
+Markdown table (default bench/RESULTS.md) and the raw numbers as JSON
+(results.json next to it). A missing tool or a failing step is recorded as
+"failed: <reason>"; the harness always writes its table.
+
+Python 3.11, standard library only.  See bench/README.md.
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(BENCH)
+MAKER = "/work/shared/bench/make-datasets.py"
+SEED = 42
+MIB = 1024 * 1024
+PASSWORD = "lifeboat-bench-not-a-secret"
+
+# (key, label shown in the table). "init" is run and recorded in the JSON,
+# but not shown in the table.
+STEPS = [
+    ("init", "init"),
+    ("backup_v1", "initial backup (files-v1)"),
+    ("backup_nochange", "no-change re-backup (files-v1)"),
+    ("backup_v2", "changed backup (files-v2, same path)"),
+    ("restore", "full restore of latest snapshot"),
+    ("verify", "verify, full data read"),
+    ("disk_v1", "disk image initial backup (disk-v1)"),
+    ("disk_v2", "disk image changed backup (disk-v2, same path)"),
+]
+TABLE_STEPS = [s for s in STEPS if s[0] != "init"]
+
+
+# --------------------------------------------------------------------------
+# tools: how each one is driven. Paths are absolute; `src` is the fixed tree
+# path, `disk` the fixed image path, `repo` the repository/vault directory,
+# `target` an empty restore directory.
+# --------------------------------------------------------------------------
+
+class Tool:
+    name = "?"
+    ok_codes = {0: None}          # exit code -> warning text (None: clean)
+
+    def __init__(self, exe):
+        self.exe = exe
+
+    def env(self, home, repo):
+        return {}
+
+    def open_argv(self):
+        """A command that only opens the repository (unlock key, read config):
+        the fixed cost every command pays. None if the tool has none."""
+        return None
+
+    def version(self):
+        try:
+            out = subprocess.run([self.exe, "--version"], capture_output=True,
+                                 text=True, timeout=30)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except Exception as e:  # noqa: BLE001 - just informational
+            return f"unknown ({e.__class__.__name__})"
+
+
+class Restic(Tool):
+    name = "restic"
+    ok_codes = {0: None, 3: "rc 3: snapshot incomplete (some files unreadable)"}
+    settings = ("repository format 2 (default `stable` in 0.14), default "
+                "compression `auto` (zstd), `RESTIC_PASSWORD` from the env, "
+                "cache in an isolated `$HOME/.cache`")
+
+    def env(self, home, repo):
+        return {"RESTIC_PASSWORD": PASSWORD, "RESTIC_REPOSITORY": repo,
+                "RESTIC_CACHE_DIR": os.path.join(home, ".cache", "restic")}
+
+    def version(self):
+        try:
+            return subprocess.run([self.exe, "version"], capture_output=True,
+                                  text=True, timeout=30).stdout.strip()
+        except Exception as e:  # noqa: BLE001
+            return f"unknown ({e.__class__.__name__})"
+
+    def open_argv(self):
+        return [self.exe, "cat", "config"]
+
+    def argv(self, step, c):
+        x = self.exe
+        return {
+            "init": ([x, "init"], None),
+            "backup_v1": ([x, "backup", c["src"]], None),
+            "backup_nochange": ([x, "backup", c["src"]], None),
+            "backup_v2": ([x, "backup", c["src"]], None),
+            # restic puts the absolute path under the target
+            "restore": ([x, "restore", "latest", "--path", c["src"],
+                         "--target", c["target"]], None),
+            "verify": ([x, "check", "--read-data"], None),
+            "disk_v1": ([x, "backup", c["disk"]], None),
+            "disk_v2": ([x, "backup", c["disk"]], None),
+        }[step]
+
+
+class Borg(Tool):
+    name = "borg"
+    ok_codes = {0: None, 1: "rc 1: borg warning"}
+    settings = ("`borg init -e repokey-blake2`, `borg create --compression "
+                "zstd,3`, default chunker (buzhash) for files and the image, "
+                "`BORG_PASSPHRASE` from the env, cache in an isolated "
+                "`BORG_BASE_DIR`")
+
+    def env(self, home, repo):
+        return {"BORG_PASSPHRASE": PASSWORD, "BORG_REPO": repo,
+                "BORG_BASE_DIR": home, "BORG_DISPLAY_PASSPHRASE": "no",
+                "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes"}
+
+    def open_argv(self):
+        return [self.exe, "list", "--short"]
+
+    def argv(self, step, c):
+        x, create = self.exe, [self.exe, "create", "--compression", "zstd,3"]
+        extra = c.get("borg_disk_extra", [])
+        return {
+            "init": ([x, "init", "-e", "repokey-blake2"], None),
+            "backup_v1": (create + ["::files-1", c["src"]], None),
+            "backup_nochange": (create + ["::files-2", c["src"]], None),
+            "backup_v2": (create + ["::files-3", c["src"]], None),
+            # borg extracts into the cwd, path without the leading "/"
+            "restore": ([x, "extract", "::files-3"], c["target"]),
+            "verify": ([x, "check", "--verify-data"], None),
+            "disk_v1": (create + extra + ["::disk-1", c["disk"]], None),
+            "disk_v2": (create + extra + ["::disk-2", c["disk"]], None),
+        }[step]
+
+
+class Lifeboat(Tool):
+    name = "lifeboat"
+    settings = "defaults, `LIFEBOAT_PASSPHRASE` from the env"
+
+    def env(self, home, repo):
+        return {"LIFEBOAT_PASSPHRASE": PASSWORD}
+
+    def argv(self, step, c):
+        s, v = [self.exe, "store"], ["--vault", c["repo"]]
+        return {
+            "init": (s + ["init"] + v, None),
+            "backup_v1": (s + ["backup"] + v + [c["src"]], None),
+            "backup_nochange": (s + ["backup"] + v + [c["src"]], None),
+            "backup_v2": (s + ["backup"] + v + [c["src"]], None),
+            "restore": (s + ["restore"] + v + ["latest", "--target",
+                                               c["target"]], None),
+            "verify": (s + ["verify"] + v + ["--read-data"], None),
+            "disk_v1": (s + ["backup"] + v + ["--disk", c["disk"]], None),
+            "disk_v2": (s + ["backup"] + v + ["--disk", c["disk"]], None),
+        }[step]
+
+
+TOOLS = {"lifeboat": Lifeboat, "restic": Restic, "borg": Borg}
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+def log(msg):
+    print(f"[{datetime.datetime.now():%H:%M:%S}] {msg}", flush=True)
+
+
+def sh(argv, **kw):
+    """Untimed helper command; raises on failure."""
+    return subprocess.run(argv, check=True, **kw)
+
+
+def du_bytes(path):
+    if not os.path.exists(path):
+        return None
+    out = subprocess.run(["du", "-sb", path], capture_output=True, text=True)
+    try:
+        return int(out.stdout.split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def tree_stats(path):
+    n = b = 0
+    for dp, _, fs in os.walk(path):
+        for f in fs:
+            n += 1
+            b += os.lstat(os.path.join(dp, f)).st_size
+    return n, b
+
+
+def machine_info():
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = None
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:
+        nproc = os.cpu_count()
+    return {"cpu_model": cpu, "nproc": nproc,
+            "ram_gib": round(mem_kib / 1024 / 1024, 1) if mem_kib else None,
+            "kernel": platform.release(), "python": platform.python_version(),
+            "loadavg_start": os.getloadavg()}
+
+
+def fs_of(path):
+    """(fstype, device) of the mount holding path, from /proc/mounts."""
+    best = ("?", "?", "")
+    path = os.path.realpath(path)
+    try:
+        for line in open("/proc/mounts"):
+            dev, mnt, fstype = line.split()[:3]
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) \
+                    and len(mnt) >= len(best[2]):
+                best = (fstype, dev, mnt)
+    except OSError:
+        pass
+    return f"{best[0]} on {best[1]}"
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# data set
+# --------------------------------------------------------------------------
+
+def ensure_data(root, size_mib):
+    """Make (or reuse) DATA_ROOT/mib-N; return its path."""
+    d = os.path.join(root, f"mib-{size_mib}")
+    params = {"size_mib": size_mib, "seed": SEED,
+              "maker_sha256": sha256_file(MAKER)}
+    marker = os.path.join(d, "params.json")
+    need = ["files-v1", "files-v2", "disk-v1.raw", "disk-v2.raw"]
+    if os.path.exists(marker):
+        try:
+            if json.load(open(marker)) == params and all(
+                    os.path.exists(os.path.join(d, n)) for n in need):
+                log(f"reusing data in {d}")
+                return d
+        except (OSError, ValueError):
+            pass
+        log(f"data in {d} was made with other parameters; remaking")
+        shutil.rmtree(d)
+    elif os.path.exists(d):
+        sys.exit(f"{d} exists but has no params.json; remove it first")
+    partial = d + ".partial"
+    if os.path.exists(partial):
+        shutil.rmtree(partial)
+    os.makedirs(root, exist_ok=True)
+    log(f"making {size_mib} MiB data set in {d} (one-off)")
+    t0 = time.monotonic()
+    sh([sys.executable, MAKER, "--out", partial, "--size-mib", str(size_mib),
+        "--seed", str(SEED)])
+    with open(os.path.join(partial, "params.json"), "w") as f:
+        json.dump(params, f)
+    os.rename(partial, d)
+    log(f"data made in {time.monotonic() - t0:.0f} s")
+    return d
+
+
+def data_info(d):
+    info = {}
+    for t in ("files-v1", "files-v2"):
+        n, b = tree_stats(os.path.join(d, t))
+        info[t] = {"files": n, "bytes": b}
+    for img in ("disk-v1.raw", "disk-v2.raw"):
+        st = os.stat(os.path.join(d, img))
+        info[img] = {"apparent_bytes": st.st_size,
+                     "allocated_bytes": st.st_blocks * 512}
+    return info
+
+
+# --------------------------------------------------------------------------
+# page cache
+# --------------------------------------------------------------------------
+
+def drop_caches():
+    """sync + drop the page cache; True if it worked."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def drop_caches_effective():
+    """Check that dropping caches really evicts a file we just read."""
+    probe = os.path.join(BENCH, "work", ".dropcache-probe")
+    os.makedirs(os.path.dirname(probe), exist_ok=True)
+    with open(probe, "wb") as f:
+        f.write(os.urandom(8 * MIB))
+    try:
+        with open(probe, "rb") as f:
+            f.read()
+        if not drop_caches():
+            return False, "writing /proc/sys/vm/drop_caches failed"
+        if shutil.which("fincore"):
+            out = subprocess.run(["fincore", "-nb", "-o", "RES", probe],
+                                 capture_output=True, text=True).stdout.split()
+            if out and out[0].isdigit() and int(out[0]) > 1 * MIB:
+                return False, f"drop_caches accepted but {out[0]} B stayed cached"
+        return True, "drop_caches works"
+    finally:
+        os.remove(probe)
+
+
+def warm(paths):
+    """Read every file under paths once, so each tool starts warm."""
+    for p in paths:
+        if os.path.isfile(p):
+            files = [p]
+        else:
+            files = (os.path.join(dp, f) for dp, _, fs in os.walk(p) for f in fs)
+        for fp in files:
+            try:
+                with open(fp, "rb") as f:
+                    while f.read(4 * MIB):
+                        pass
+            except OSError:
+                pass
+
+
+# --------------------------------------------------------------------------
+# running one timed step
+# --------------------------------------------------------------------------
+
+def last_line(path, limit=120):
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - 8192))
+            lines = [l.strip() for l in f.read().decode("utf-8", "replace").splitlines()]
+    except OSError:
+        return ""
+    lines = [l for l in lines if l]
+    for l in reversed(lines):  # prefer the line that says what went wrong
+        if any(w in l.lower() for w in ("fatal", "error", "failed", "panic")):
+            return l[:limit]
+    return lines[-1][:limit] if lines else ""
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def run_timed(argv, env, cwd, logbase, timeout):
+    """Run argv; return dict(rc, seconds, maxrss_kib, user_s, sys_s, reason).
+
+    Peak RSS comes from GNU time's %M when /usr/bin/time exists: Linux keeps
+    a process's max RSS across exec(), so a child spawned straight from this
+    Python process would report at least the harness's own ~20 MiB; GNU time
+    is a small C program that forks a fresh child, so its floor is ~1-2 MiB.
+    Without it, wait4's ru_maxrss is used (and carries that floor)."""
+    out_p, err_p, time_p = logbase + ".out", logbase + ".err", logbase + ".time"
+    use_time = os.access(GNU_TIME, os.X_OK)
+    full = ([GNU_TIME, "-f", "%e %M %U %S", "-o", time_p, "--"] + argv
+            if use_time else argv)
+    with open(logbase + ".cmd", "w") as f:
+        f.write(" ".join(argv) + "\n")
+    with open(out_p, "wb") as out, open(err_p, "wb") as err:
+        t0 = time.monotonic()
+        try:
+            p = subprocess.Popen(full, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                 stdout=out, stderr=err, start_new_session=True)
+        except OSError as e:
+            return {"rc": None, "reason": f"cannot start: {e.strerror}"}
+        timed_out = []
+
+        def kill():
+            timed_out.append(True)
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        _, status, ru = os.wait4(p.pid, 0)
+        secs = time.monotonic() - t0
+        timer.cancel()
+        p.returncode = os.waitstatus_to_exitcode(status)
+    r = {"rc": p.returncode, "seconds": round(secs, 3),
+         "maxrss_kib": ru.ru_maxrss, "user_s": round(ru.ru_utime, 3),
+         "sys_s": round(ru.ru_stime, 3), "rss_source": "wait4", "log": out_p}
+    if use_time:
+        try:
+            last = open(time_p).read().strip().splitlines()[-1].split()
+            r.update(gnu_time_wall_s=float(last[0]), maxrss_kib=int(last[1]),
+                     user_s=float(last[2]), sys_s=float(last[3]),
+                     rss_source="GNU time %M")
+            if p.returncode == 127 and not os.path.exists(argv[0]):
+                r["reason"] = f"cannot start: {argv[0]} not found"
+        except (OSError, IndexError, ValueError):
+            pass
+    if timed_out:
+        r["reason"] = f"timeout after {timeout} s"
+    elif p.returncode < 0:
+        r["reason"] = f"killed by signal {-p.returncode}"
+    elif r.get("reason"):
+        pass
+    elif p.returncode != 0:
+        r["reason"] = f"rc {p.returncode}: " + (last_line(err_p) or last_line(out_p))
+    return r
+
+
+def find_restored(target, expect):
+    """The directory under target whose entries are those of expect."""
+    want = set(os.listdir(expect))
+    for dp, dirs, _ in os.walk(target):
+        if set(os.listdir(dp)) == want:
+            return dp
+        if dp[len(target):].count(os.sep) > 12:
+            dirs[:] = []
+    return None
+
+
+def check_restore(target, expect, logbase):
+    got = find_restored(target, expect)
+    if got is None:
+        return "MISMATCH: restored tree not found under target"
+    d = subprocess.run(["diff", "-r", "-q", expect, got], capture_output=True, text=True)
+    with open(logbase + ".diff", "w") as f:
+        f.write(d.stdout + d.stderr)
+    if d.returncode == 0:
+        return "ok"
+    n = len(d.stdout.splitlines())
+    return f"MISMATCH: {n} differences (see {os.path.relpath(logbase, BENCH)}.diff)"
+
+
+# --------------------------------------------------------------------------
+# one tool, all steps
+# --------------------------------------------------------------------------
+
+def bench_tool(tool, data, work, args, cache_mode):
+    name = tool.name
+    res = {"version": None, "steps": {}, "restore_check": None, "warnings": []}
+    steps = res["steps"]
+
+    def fail_all(reason):
+        for k, _ in STEPS:
+            steps.setdefault(k, {"reason": reason})
+        return res
+
+    if not (os.path.isfile(tool.exe) and os.access(tool.exe, os.X_OK)):
+        return fail_all("binary not found" if name == "lifeboat" else "not installed")
+    res["version"] = tool.version()
+    log(f"== {name}: {res['version']}")
+
+    tdir = os.path.join(work, name)
+    if os.path.exists(tdir):
+        shutil.rmtree(tdir)
+    home, logs = os.path.join(tdir, "home"), os.path.join(tdir, "logs")
+    repo, target = os.path.join(tdir, "repo"), os.path.join(tdir, "restore")
+    src, disk = os.path.join(work, "src"), os.path.join(work, "disk.raw")
+    for p in (home, logs):
+        os.makedirs(p)
+    c = {"src": src, "disk": disk, "repo": repo, "target": target}
+    if name == "borg" and args.borg_disk_chunker:
+        c["borg_disk_extra"] = ["--chunker-params", args.borg_disk_chunker]
+    env = dict(os.environ)
+    env.update({"HOME": home, "XDG_CACHE_HOME": os.path.join(home, ".cache"),
+                "XDG_CONFIG_HOME": os.path.join(home, ".config"),
+                "LC_ALL": "C.UTF-8"})
+    env.update(tool.env(home, repo))
+
+    # untimed preparation for each step
+    def prep(step):
+        if step == "backup_v1":
+            if os.path.exists(src):
+                shutil.rmtree(src)
+            sh(["rsync", "-a", "--delete", os.path.join(data, "files-v1") + "/", src + "/"])
+        elif step == "backup_v2":
+            sh(["rsync", "-a", "--delete", os.path.join(data, "files-v2") + "/", src + "/"])
+        elif step == "restore":
+            if os.path.exists(target):
+                shutil.rmtree(target)
+            os.makedirs(target)
+        elif step == "disk_v1":
+            if os.path.exists(disk):
+                os.remove(disk)
+            sh(["cp", "--sparse=always", os.path.join(data, "disk-v1.raw"), disk])
+        elif step == "disk_v2":
+            # rewritten in place: same path and inode, new mtime/content
+            sh(["cp", "--sparse=always", os.path.join(data, "disk-v2.raw"), disk])
+
+    inputs = {"backup_v1": [src], "backup_nochange": [src], "backup_v2": [src],
+              "restore": [], "verify": [], "disk_v1": [disk], "disk_v2": [disk]}
+
+    for step, label in STEPS:
+        if step == "backup_v1" and tool.open_argv() and not steps["init"].get("reason"):
+            if cache_mode == "cold":
+                drop_caches()
+            o = run_timed(tool.open_argv(), env, None, os.path.join(logs, "open"), args.timeout)
+            res["open"] = o
+            if not o.get("reason"):
+                log(f"{name}: open repository only: {o['seconds']:.2f} s")
+        if step != "init" and steps.get("init", {}).get("reason"):
+            steps[step] = {"reason": "init failed"}
+            continue
+        try:
+            prep(step)
+        except (subprocess.CalledProcessError, OSError) as e:
+            steps[step] = {"reason": f"preparation failed: {e}"}
+            continue
+        if step == "init":
+            os.makedirs(src, exist_ok=True)
+        if cache_mode == "cold":
+            drop_caches()
+        elif cache_mode == "warm":
+            warm(inputs.get(step, []) + ([repo] if os.path.exists(repo) else []))
+            os.sync()
+        argv, cwd = tool.argv(step, c)
+        log(f"{name}: {label} ...")
+        r = run_timed(argv, env, cwd, os.path.join(logs, step), args.timeout)
+        rc = r.get("rc")
+        if rc in tool.ok_codes:
+            r.pop("reason", None)
+            if tool.ok_codes[rc]:
+                r["warning"] = tool.ok_codes[rc]
+                res["warnings"].append(f"{label}: {tool.ok_codes[rc]}")
+        t1 = time.monotonic()
+        os.sync()
+        r["sync_after_s"] = round(time.monotonic() - t1, 3)
+        r["repo_bytes"] = du_bytes(repo)
+        steps[step] = r
+        if r.get("reason"):
+            log(f"{name}: {label}: FAILED: {r['reason']}")
+        else:
+            log(f"{name}: {label}: {r['seconds']:.2f} s, "
+                f"{r['maxrss_kib'] / 1024:.0f} MiB RSS, "
+                f"repo {(r['repo_bytes'] or 0) / MIB:.1f} MiB")
+        if step == "restore":
+            if r.get("reason"):
+                res["restore_check"] = "restore failed"
+            else:
+                res["restore_check"] = check_restore(
+                    target, os.path.join(data, "files-v2"), os.path.join(logs, "restore"))
+                log(f"{name}: restore check: {res['restore_check']}")
+            if not args.keep:
+                shutil.rmtree(target, ignore_errors=True)
+    res["cache_bytes"] = du_bytes(home)
+    if not args.keep:
+        for p in (src, disk):
+            if os.path.isdir(p):
+                shutil.rmtree(p)
+            elif os.path.exists(p):
+                os.remove(p)
+    return res
+
+
+# --------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------
+
+def cell_text(s):
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def mib(b):
+    return "-" if b is None else f"{b / MIB:.1f}"
+
+
+def render(report):
+    m, tools = report["machine"], report["tools"]
+    names = list(tools)
+    L = []
+    L.append("# Lifeboat vs restic vs BorgBackup")
+    L.append("")
+    L.append(f"Generated by `bench/run.py` on {report['date']}. "
+             f"Command: `{report['command']}`")
+    L.append("")
+    L.append("## Machine")
+    L.append("")
+    L.append(f"- CPU: {m['cpu_model']}, nproc {m['nproc']}, RAM {m['ram_gib']} GiB")
+    L.append(f"- kernel {m['kernel']}, work dir on {report['work_fs']}, "
+             f"load average at start {' / '.join(f'{x:.2f}' for x in m['loadavg_start'])}, "
+             f"at end {' / '.join(f'{x:.2f}' for x in m['loadavg_end'])}")
+    L.append(f"- page cache: **{report['cache_mode']}** ({report['cache_note']})")
+    L.append("")
+    L.append("## Data")
+    L.append("")
+    d = report["data"]
+    L.append(f"`make-datasets.py --size-mib {report['size_mib']} --seed {SEED}` "
+             f"(`{report['data_dir']}`):")
+    L.append("")
+    for t in ("files-v1", "files-v2"):
+        L.append(f"- {t}: {d[t]['files']} files, {mib(d[t]['bytes'])} MiB")
+    for t in ("disk-v1.raw", "disk-v2.raw"):
+        L.append(f"- {t}: ext4 image, {mib(d[t]['apparent_bytes'])} MiB apparent, "
+                 f"{mib(d[t]['allocated_bytes'])} MiB allocated (sparse)")
+    L.append("")
+    L.append("## Tools")
+    L.append("")
+    for n in names:
+        t = tools[n]
+        L.append(f"- **{n}** {t['version'] or '(not available: ' + t['exe'] + ')'}: "
+                 f"{t['settings']}")
+    L.append("")
+    L.append("## Results")
+    L.append("")
+    L.append("Seconds = wall clock of the tool's process; RSS = its peak resident "
+             "set (MiB); repo = `du -sb` of the repository after the step (MiB).")
+    L.append("")
+    hdr = ["step"]
+    for n in names:
+        hdr += [f"{n} s", f"{n} RSS", f"{n} repo"]
+    ratios = [n for n in ("restic", "borg") if n in names and "lifeboat" in names]
+    hdr += [f"{n} s / lifeboat s" for n in ratios]
+    L.append("| " + " | ".join(hdr) + " |")
+    L.append("|" + "|".join(["---"] + ["---:"] * (len(hdr) - 1)) + "|")
+    for key, label in TABLE_STEPS:
+        row = [label]
+        for n in names:
+            s = tools[n]["steps"].get(key, {})
+            if s.get("reason"):
+                row += ["failed: " + cell_text(s["reason"]), "-", "-"]
+            else:
+                sec = f"{s['seconds']:.2f}" + (" (warn)" if s.get("warning") else "")
+                row += [sec, f"{s['maxrss_kib'] / 1024:.0f}", mib(s.get("repo_bytes"))]
+        for n in ratios:
+            a = tools[n]["steps"].get(key, {})
+            b = tools["lifeboat"]["steps"].get(key, {})
+            if a.get("seconds") and b.get("seconds") and not a.get("reason") \
+                    and not b.get("reason"):
+                row.append(f"{a['seconds'] / b['seconds']:.2f}")
+            else:
+                row.append("n/a")
+        L.append("| " + " | ".join(row) + " |")
+    row = ["restore matches files-v2 (`diff -r`)"]
+    for n in names:
+        row += [cell_text(tools[n]["restore_check"] or "not run"), "", ""]
+    row += [""] * len(ratios)
+    L.append("| " + " | ".join(row) + " |")
+    L.append("")
+    opens = [f"{n} {tools[n]['open']['seconds']:.2f} s (`{' '.join(['…'] + tools[n]['open_cmd'][1:])}`)"
+             for n in names if tools[n].get("open") and not tools[n]["open"].get("reason")]
+    if opens:
+        L.append("Fixed cost of every command (open the repository and derive the key, "
+                 "no data; cold cache): " + ", ".join(opens) + ". It is included in "
+                 "every row above, so small data sets mostly measure it.")
+        L.append("")
+    warns = [(n, w) for n in names for w in tools[n]["warnings"]]
+    if warns:
+        L.append("Warnings: " + "; ".join(f"{n}: {w}" for n, w in warns))
+        L.append("")
+    L.append("## Method")
+    L.append("")
+    L.append(
+        "- All tools run one after the other in the same invocation, on the same data, "
+        "with the same absolute input paths. Each tool gets a fresh repository and an "
+        "isolated `$HOME` (so its cache starts empty); the cache is not counted in the "
+        "repo size (it is in `results.json` as `cache_bytes`).")
+    L.append(
+        f"- The file tree is always backed up from the fixed path `{report['src']}`: "
+        "it is made with `rsync -a` from files-v1, then turned into files-v2 with "
+        "`rsync -a --delete files-v2/ src/` (mtimes preserved, only changed files "
+        "rewritten), so each tool's change detection applies. Copies, rsyncs, `sync`, "
+        "cache drops and the restore `diff -r` all happen outside the timed section.")
+    L.append(
+        f"- Disk images are backed up as a regular file at the fixed path `{report['disk']}`: "
+        "`cp --sparse=always disk-v1.raw`, then disk-v2.raw copied over it in place "
+        "(same path and inode, new mtime). Every tool therefore reads the whole image "
+        "both times (holes read as zeros); no tool is given stdin, which would hide "
+        "the file from tools that treat files specially. restic: `restic backup FILE`; "
+        "borg: `borg create ... FILE` (a regular file, so `--read-special` is not "
+        f"needed{report['borg_disk_note']}); lifeboat: `store backup --disk FILE`.")
+    L.append(
+        "- restore: restic `restore latest --path SRC --target DIR`; borg `extract "
+        "::files-3` in DIR; lifeboat `store restore latest --target DIR`. verify: "
+        "restic `check --read-data`; borg `check --verify-data`; lifeboat "
+        "`store verify --read-data`.")
+    L.append(
+        "- Peak RSS is GNU time's `%M` for the tool's process (`/usr/bin/time` forks a "
+        "fresh child, so the floor is its ~1-2 MiB; `wait4` of a child spawned straight "
+        "from Python would report at least the harness's own ~20 MiB, because Linux keeps "
+        "max RSS across `exec`). The time of a `sync` right after each step is in "
+        "`results.json` (`sync_after_s`), as are user/sys CPU seconds and logs paths.")
+    if report["cache_mode"] == "cold":
+        L.append("- Cold cache: `sync; echo 3 > /proc/sys/vm/drop_caches` before every step.")
+    elif report["cache_mode"] == "warm":
+        L.append("- Warm cache: before every step the step's input and the repository "
+                 "are read once, for every tool alike.")
+    L.append("")
+    return "\n".join(L)
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size-mib", type=int, default=1024,
+                    help="data set size (default 1024; try 64 first)")
+    ap.add_argument("--tools", default="lifeboat,restic,borg",
+                    help="comma list of lifeboat,restic,borg (default all)")
+    ap.add_argument("--lifeboat", default=os.path.join(REPO_ROOT, "target", "release", "lifeboat"),
+                    help="lifeboat binary (default target/release/lifeboat)")
+    ap.add_argument("--out", default=os.path.join(BENCH, "RESULTS.md"),
+                    help="Markdown output; results.json goes next to it")
+    ap.add_argument("--data", default=os.path.join(BENCH, "data"),
+                    help="data root; the set lives in DATA/mib-N (default bench/data)")
+    ap.add_argument("--work", default=os.path.join(BENCH, "work"),
+                    help="work dir for repos, src, disk.raw (default bench/work)")
+    ap.add_argument("--cache", choices=["auto", "cold", "warm", "none"], default="auto",
+                    help="cold: drop page cache before each step; warm: pre-read "
+                         "inputs; auto: cold if drop_caches works, else warm")
+    ap.add_argument("--borg-disk-chunker", default="",
+                    help="e.g. 'fixed,4194304' to give borg a fixed chunker for the "
+                         "image (default: borg's default buzhash)")
+    ap.add_argument("--timeout", type=int, default=7200, help="per step, seconds")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep src/, disk.raw and restored trees after the run")
+    args = ap.parse_args()
+
+    names = [t.strip() for t in args.tools.split(",") if t.strip()]
+    bad = [t for t in names if t not in TOOLS]
+    if bad:
+        ap.error(f"unknown tool(s): {', '.join(bad)}")
+    for need in ("rsync", "du", "diff", "cp", "mke2fs"):
+        if not shutil.which(need):
+            sys.exit(f"{need} is needed (apt-get install -y rsync e2fsprogs diffutils)")
+    if os.geteuid() != 0 and args.cache in ("auto", "cold"):
+        log("not root: drop_caches will not work")
+
+    args.work = os.path.abspath(args.work)
+    os.makedirs(args.work, exist_ok=True)
+    data = ensure_data(os.path.abspath(args.data), args.size_mib)
+
+    cache_mode, cache_note = args.cache, ""
+    if args.cache in ("auto", "cold"):
+        ok, cache_note = drop_caches_effective()
+        if ok:
+            cache_mode = "cold"
+        elif args.cache == "cold":
+            sys.exit(f"--cache cold requested but {cache_note}")
+        else:
+            cache_mode = "warm"
+            cache_note += "; fell back to a warm-cache run for all tools"
+    elif args.cache == "warm":
+        cache_note = "requested"
+    else:
+        cache_note = "no cache control (first steps may be cold, later warm)"
+    log(f"page cache mode: {cache_mode} ({cache_note})")
+
+    machine = machine_info()
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python3 bench/run.py " + " ".join(sys.argv[1:]),
+        "machine": machine, "work_fs": fs_of(args.work),
+        "cache_mode": cache_mode, "cache_note": cache_note,
+        "size_mib": args.size_mib, "data_dir": data, "data": data_info(data),
+        "src": os.path.join(args.work, "src"), "disk": os.path.join(args.work, "disk.raw"),
+        "borg_disk_note": (f"; image chunked with `--chunker-params {args.borg_disk_chunker}`"
+                           if args.borg_disk_chunker else
+                           "; default buzhash chunker, as for files"),
+        "tools": {},
+    }
+    for n in names:
+        exe = args.lifeboat if n == "lifeboat" else (shutil.which(n) or n)
+        tool = TOOLS[n](os.path.abspath(exe) if n == "lifeboat" else exe)
+        try:
+            r = bench_tool(tool, data, args.work, args, cache_mode)
+        except Exception as e:  # noqa: BLE001 - a table must come out anyway
+            log(f"{n}: harness error: {e!r}")
+            r = {"version": None, "restore_check": None, "warnings": [],
+                 "steps": {k: {"reason": f"harness error: {e}"} for k, _ in STEPS}}
+        r["settings"] = tool.settings
+        r["open_cmd"] = tool.open_argv()
+        r["exe"] = tool.exe
+        report["tools"][n] = r
+    machine["loadavg_end"] = os.getloadavg()
+
+    out = os.path.abspath(args.out)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(render(report))
+    jpath = os.path.join(os.path.dirname(out), "results.json")
+    with open(jpath, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    log(f"wrote {out} and {jpath}")
+
+
+if __name__ == "__main__":
+    main()

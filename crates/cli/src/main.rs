@@ -1,0 +1,96 @@
+//! `lifeboat`: the command line. A thin layer over the library crates: it
+//! parses arguments, asks for passphrases, shows progress and maps errors to
+//! documented exit codes (docs/cli.md).
+
+mod progress;
+mod store_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "lifeboat",
+    version,
+    about = "Lifeboat: self-hosted backup and disaster recovery"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with a vault store directly: back up, restore, verify, prune.
+    Store(store_cmd::StoreArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document on stdout; no progress output.
+    Json,
+}
+
+/// Exit codes (docs/cli.md). Scripts may rely on them.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const PARTIAL: u8 = 3;
+    pub const NO_VAULT: u8 = 4;
+    pub const WRONG_PASSPHRASE: u8 = 5;
+    pub const DAMAGE: u8 = 6;
+    pub const STORAGE_FULL: u8 = 7;
+}
+
+/// An error that knows its exit code; the message is already printed or is printed by main.
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+    pub output: Output,
+}
+
+pub fn exit_code_for(e: &lifeboat_store::Error) -> u8 {
+    match e.code() {
+        "NOT_A_VAULT" | "VAULT_FORMAT_NEWER" => exit::NO_VAULT,
+        "WRONG_PASSPHRASE" => exit::WRONG_PASSPHRASE,
+        "DATA_CORRUPT" | "CHUNK_MISSING" | "UNSAFE_PATH" => exit::DAMAGE,
+        "STORAGE_FULL" => exit::STORAGE_FULL,
+        "INVALID_ARGUMENT" | "POINT_NOT_FOUND" | "POINT_AMBIGUOUS" | "PATH_NOT_FOUND"
+        | "LAST_KEY" | "TARGET_EXISTS" | "VAULT_EXISTS" => exit::USAGE,
+        _ => exit::FAILED,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Store(args) => store_cmd::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            let store_err = f.error.downcast_ref::<lifeboat_store::Error>();
+            let (code, hint) = match store_err {
+                Some(e) => (e.code(), e.hint()),
+                None => ("FAILED", ""),
+            };
+            if f.output == Output::Json {
+                let j = serde_json::json!({
+                    "error": { "code": code, "message": format!("{:#}", f.error), "hint": hint }
+                });
+                eprintln!("{j}");
+            } else {
+                eprintln!("error [{code}]: {:#}", f.error);
+                if !hint.is_empty() {
+                    eprintln!("hint: {hint}");
+                }
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}

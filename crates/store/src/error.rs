@@ -1,0 +1,126 @@
+//! One error type for the engine. Every variant has a stable code (shown to
+//! users, used by scripts and by the service's API) and a hint that says what
+//! to do next.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} is not a Lifeboat vault (no config object)")]
+    NotAVault(String),
+    #[error("a vault already exists at {0}")]
+    VaultExists(String),
+    #[error("the vault uses format version {found}; this Lifeboat reads up to version {known}")]
+    VaultFormatNewer { found: u32, known: u32 },
+    #[error("no passphrase slot of this vault accepts the given passphrase")]
+    WrongPassphrase,
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("no recovery point matches {0:?}")]
+    PointNotFound(String),
+    #[error("{0:?} matches more than one recovery point; give more characters")]
+    PointAmbiguous(String),
+    #[error("path {0:?} is not in this recovery point")]
+    PathNotFound(String),
+    #[error("damaged data in {object}: {reason}")]
+    Corrupt { object: String, reason: String },
+    #[error("chunk {0} is referenced but not in the index")]
+    ChunkMissing(String),
+    #[error("this writer's lease expired before it could commit; nothing was committed")]
+    LeaseLost,
+    #[error("refusing to remove the last passphrase slot: the vault could never be opened again")]
+    LastKey,
+    #[error("restore target {0} already has {1}; pass --overwrite or --skip-existing")]
+    TargetExists(PathBuf, String),
+    #[error("unsafe path {0:?} in manifest: refusing to write outside the target")]
+    UnsafePath(String),
+    #[error("the vault's storage is full: {0}")]
+    StorageFull(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    External(String),
+}
+
+impl Error {
+    /// A stable machine-readable code (see docs/errors.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotAVault(_) => "NOT_A_VAULT",
+            Error::VaultExists(_) => "VAULT_EXISTS",
+            Error::VaultFormatNewer { .. } => "VAULT_FORMAT_NEWER",
+            Error::WrongPassphrase => "WRONG_PASSPHRASE",
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::PointNotFound(_) => "POINT_NOT_FOUND",
+            Error::PointAmbiguous(_) => "POINT_AMBIGUOUS",
+            Error::PathNotFound(_) => "PATH_NOT_FOUND",
+            Error::Corrupt { .. } => "DATA_CORRUPT",
+            Error::ChunkMissing(_) => "CHUNK_MISSING",
+            Error::LeaseLost => "LEASE_LOST",
+            Error::LastKey => "LAST_KEY",
+            Error::TargetExists(..) => "TARGET_EXISTS",
+            Error::UnsafePath(_) => "UNSAFE_PATH",
+            Error::StorageFull(_) => "STORAGE_FULL",
+            Error::Io { .. } => "IO_ERROR",
+            Error::External(_) => "EXTERNAL_TOOL",
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Error::NotAVault(_) => "check --vault; create a vault with `lifeboat store init`",
+            Error::VaultExists(_) => "choose an empty folder, or use the existing vault",
+            Error::VaultFormatNewer { .. } => "upgrade Lifeboat; this vault was left untouched",
+            Error::WrongPassphrase => {
+                "check LIFEBOAT_PASSPHRASE / --passphrase-file; `store key list` shows the slots"
+            }
+            Error::InvalidArgument(_) => "see --help for the accepted values",
+            Error::PointNotFound(_) => "list points with `lifeboat store points`",
+            Error::PointAmbiguous(_) => "list points with `lifeboat store points`",
+            Error::PathNotFound(_) => "list the point's contents with `lifeboat store ls`",
+            Error::Corrupt { .. } | Error::ChunkMissing(_) => {
+                "run `lifeboat store verify --read-data` to see what is affected; other points still restore"
+            }
+            Error::LeaseLost => "the process was paused too long; run the backup again",
+            Error::LastKey => "add another passphrase first with `lifeboat store key add`",
+            Error::TargetExists(..) => "or restore into an empty folder",
+            Error::UnsafePath(_) => "the manifest is damaged or malicious; run `verify`",
+            Error::StorageFull(_) => {
+                "free space at the vault; nothing was committed and the vault is consistent"
+            }
+            Error::Io { .. } => "check the path, permissions and free space",
+            Error::External(_) => "check that qemu-utils is installed and the image is readable",
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        if source.raw_os_error() == Some(libc::ENOSPC)
+            || source.raw_os_error() == Some(libc::EDQUOT)
+        {
+            return Error::StorageFull(format!("{}: {source}", context.into()));
+        }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn corrupt(object: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            object: object.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// True when the object simply does not exist (as opposed to a damaged one).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}

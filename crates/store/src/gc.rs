@@ -1,0 +1,450 @@
+//! Forget and garbage collection without a global lock (docs/format.md §10).
+//!
+//! `forget` deletes point manifests chosen by a [`KeepPolicy`]. `gc` frees the
+//! data no point needs, in two phases: a run *condemns* unneeded packs (drops
+//! them from the index and records them), and a later run deletes them once
+//! every writer that might have reused them has finished — rescuing any pack
+//! a newly committed point turned out to need.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+use crate::backend::Backend;
+use crate::crypto::VaultKeys;
+use crate::error::{Error, Result};
+use crate::format::*;
+use crate::id::{ChunkId, LeaseId, PackId, PointId, SegmentId};
+use crate::index::{Index, Location, segment_name};
+use crate::lease::{Lease, live_leases, oldest_live_start};
+use crate::manifest::{Point, PointKind, point_name};
+use crate::pack::{PackBuilder, PackEntry, pack_name, parse_header, parse_trailer};
+use crate::retention::{Decision, KeepPolicy, decide};
+use crate::tree::TreeReader;
+use crate::upload::{UploadStats, write_segments};
+use crate::vault::Vault;
+
+// ------------------------------------------------------------------ forget
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgetItem {
+    pub id: PointId,
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub host: String,
+    pub paths: Vec<String>,
+    pub keep: bool,
+    pub reasons: Vec<&'static str>,
+}
+
+/// Plans a forget: each group (host, kind, paths) gets the policy on its own.
+pub fn plan_forget(vault: &Vault, policy: &KeepPolicy) -> Result<Vec<ForgetItem>> {
+    if policy.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no --keep-* option given: that would forget every point".into(),
+        ));
+    }
+    let (points, _) = vault.points()?;
+    type Group = (String, PointKind, Vec<String>);
+    let mut groups: HashMap<Group, Vec<(PointId, &Point)>> = HashMap::new();
+    for (id, p) in &points {
+        groups
+            .entry((p.host.clone(), p.kind, p.paths.clone()))
+            .or_default()
+            .push((*id, p));
+    }
+    let mut out = Vec::new();
+    for members in groups.values() {
+        let items: Vec<_> = members.iter().map(|(id, p)| (*id, p.time)).collect();
+        let by_id: HashMap<PointId, &Point> = members.iter().map(|(id, p)| (*id, *p)).collect();
+        for Decision {
+            item,
+            time,
+            keep,
+            reasons,
+        } in decide(&items, policy)
+        {
+            let p = by_id[&item];
+            out.push(ForgetItem {
+                id: item,
+                time,
+                host: p.host.clone(),
+                paths: p.paths.clone(),
+                keep,
+                reasons,
+            });
+        }
+    }
+    out.sort_by_key(|i| std::cmp::Reverse(i.time));
+    Ok(out)
+}
+
+pub fn execute_forget(vault: &Vault, plan: &[ForgetItem]) -> Result<usize> {
+    let mut n = 0;
+    for item in plan.iter().filter(|i| !i.keep) {
+        vault.backend().delete(&point_name(&item.id))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+// ------------------------------------------------------------ condemnation
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CondemnRecord {
+    time_ms: u64,
+    packs: Vec<PackId>,
+}
+
+fn read_records(backend: &dyn Backend, keys: &VaultKeys) -> Result<Vec<(String, CondemnRecord)>> {
+    let mut out = Vec::new();
+    for o in backend.list("gc/")? {
+        let bytes = match backend.get(&o.name) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
+        };
+        let plain = keys.open(AAD_GC, &bytes, &o.name)?;
+        let json = crate::manifest::decode_encoded(&plain, 256 << 20, &o.name)?;
+        let rec: CondemnRecord = serde_json::from_slice(&json)
+            .map_err(|e| Error::corrupt(&o.name, format!("condemnation record: {e}")))?;
+        out.push((o.name, rec));
+    }
+    Ok(out)
+}
+
+fn pack_entries(
+    backend: &dyn Backend,
+    keys: &VaultKeys,
+    pack: &PackId,
+    size: u64,
+) -> Result<Vec<PackEntry>> {
+    let name = pack_name(pack);
+    if size < (PROLOGUE_LEN + PACK_TRAILER_LEN) as u64 {
+        return Err(Error::corrupt(&name, "too short to be a pack"));
+    }
+    let trailer = backend.get_range(
+        &name,
+        size - PACK_TRAILER_LEN as u64,
+        PACK_TRAILER_LEN as u64,
+    )?;
+    let (hoff, hlen) = parse_trailer(&trailer, size, &name)?;
+    let sealed = backend.get_range(&name, hoff, hlen as u64)?;
+    Ok(parse_header(keys, &sealed, hoff, &name)?.1)
+}
+
+/// Reads a pack's header, finding its size by listing.
+pub fn read_pack_header(
+    backend: &dyn Backend,
+    keys: &VaultKeys,
+    pack: &PackId,
+) -> Result<Vec<PackEntry>> {
+    let name = pack_name(pack);
+    let size = backend
+        .list(&format!("packs/{}/", &pack.to_hex()[..2]))?
+        .into_iter()
+        .find(|o| o.name == name)
+        .map(|o| o.size)
+        .ok_or_else(|| Error::io(name.clone(), std::io::ErrorKind::NotFound.into()))?;
+    pack_entries(backend, keys, pack, size)
+}
+
+/// Locations of the chunks in condemned (not yet deleted) packs.
+pub fn condemned_locations(
+    backend: &dyn Backend,
+    keys: &VaultKeys,
+) -> Result<HashMap<ChunkId, Location>> {
+    let mut out = HashMap::new();
+    for (_, rec) in read_records(backend, keys)? {
+        for p in rec.packs {
+            if let Ok(entries) = read_pack_header(backend, keys, &p) {
+                for e in entries {
+                    out.insert(e.id, Location::from_entry(p, &e));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ gc
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GcReport {
+    pub dry_run: bool,
+    pub points: usize,
+    pub referenced_chunks: usize,
+    pub packs_total: usize,
+    /// Condemned earlier and deleted now.
+    pub packs_deleted: usize,
+    pub bytes_deleted: u64,
+    /// Condemned earlier, but a new point needs them: back in the index.
+    pub packs_rescued: usize,
+    /// Condemned earlier; still waiting for older writers to finish.
+    pub packs_waiting: usize,
+    /// Condemned by this run (deleted by a later one).
+    pub packs_condemned: usize,
+    pub bytes_condemned: u64,
+    pub packs_repacked: usize,
+    pub bytes_repacked: u64,
+    pub orphan_packs: usize,
+    pub live_bytes: u64,
+    pub dead_bytes: u64,
+}
+
+/// Every chunk any readable point names. Fails if a point cannot be read:
+/// not knowing what it needs, gc must not free anything.
+pub fn referenced_chunks(vault: &Vault, index: &Index) -> Result<(HashSet<ChunkId>, usize)> {
+    let mut refs = HashSet::new();
+    let (points, bad) = vault.points()?;
+    if let Some((id, e)) = bad.into_iter().next() {
+        return Err(Error::corrupt(
+            point_name(&id),
+            format!("cannot read this point ({e}); gc refuses to run until `verify` is clean"),
+        ));
+    }
+    for (id, p) in &points {
+        refs.extend(p.tree.iter().copied());
+        let reader = TreeReader::new(p.tree.clone(), point_name(id), |cid| {
+            vault.read_chunk_via(index, cid)
+        });
+        for e in reader {
+            let e = e?;
+            refs.extend(e.chunk_ids().copied());
+        }
+    }
+    Ok((refs, points.len()))
+}
+
+pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
+    let backend = vault.backend_arc();
+    let keys = vault.keys().clone();
+    let mut report = GcReport {
+        dry_run,
+        ..Default::default()
+    };
+    // 1. Leases first, then everything else (rule 3).
+    let lease = if dry_run {
+        None
+    } else {
+        Some(Lease::acquire(backend.clone(), "gc")?)
+    };
+    let own = lease.as_ref().map(|l| l.id);
+    let oldest_other = oldest_live_start(backend.as_ref(), own)?;
+    let live: HashSet<LeaseId> = live_leases(backend.as_ref())?.into_iter().collect();
+    let run_start = lease
+        .as_ref()
+        .map(|l| l.started_ms)
+        .unwrap_or_else(crate::util::now_ms);
+    let records = read_records(backend.as_ref(), &keys)?;
+
+    // 2. Mark.
+    let index = vault.load_index()?;
+    if let Some((sid, why)) = index.damaged.first() {
+        return Err(Error::corrupt(
+            segment_name(sid),
+            format!("{why}; run `verify --repair-index` before gc"),
+        ));
+    }
+    let (refs, npoints) = referenced_chunks(vault, &index)?;
+    report.points = npoints;
+    report.referenced_chunks = refs.len();
+
+    // 3. The index, pack by pack; segments of live writers stay as they are.
+    let mut by_pack: HashMap<PackId, Vec<PackEntry>> = HashMap::new();
+    let mut consumed: HashSet<SegmentId> = HashSet::new();
+    let mut protected: HashSet<PackId> = HashSet::new();
+    index.for_each(|sid, writer, id, loc| {
+        if writer != LeaseId::default() && live.contains(&writer) {
+            protected.insert(loc.pack);
+            return Ok(());
+        }
+        consumed.insert(sid);
+        by_pack.entry(loc.pack).or_default().push(PackEntry {
+            kind: loc.kind,
+            id,
+            offset: loc.offset,
+            sealed_len: loc.sealed_len,
+            raw_len: loc.raw_len,
+        });
+        Ok(())
+    })?;
+    let listed: HashMap<PackId, u64> = backend
+        .list("packs/")?
+        .into_iter()
+        .filter_map(|o| {
+            let hex = o.name.rsplit('/').next()?;
+            Some((PackId::from_hex(hex).ok()?, o.size))
+        })
+        .collect();
+    report.packs_total = listed.len();
+
+    // 4. Due condemnations: rescue or delete.
+    let due_before = oldest_other.unwrap_or(u64::MAX).min(run_start);
+    let mut to_delete: Vec<PackId> = Vec::new();
+    let mut deleting: HashSet<PackId> = HashSet::new();
+    let mut due_records = Vec::new();
+    let mut pending: HashSet<PackId> = HashSet::new();
+    for (name, rec) in &records {
+        if rec.time_ms < due_before {
+            due_records.push(name.clone());
+            for p in &rec.packs {
+                let Some(&size) = listed.get(p) else { continue };
+                // An unreadable condemned pack holds nothing we can use.
+                let entries = pack_entries(backend.as_ref(), &keys, p, size).unwrap_or_default();
+                if entries.iter().any(|e| refs.contains(&e.id)) {
+                    report.packs_rescued += 1;
+                    by_pack.entry(*p).or_default().extend(entries);
+                } else {
+                    to_delete.push(*p);
+                    deleting.insert(*p);
+                    report.bytes_deleted += size;
+                }
+            }
+        } else {
+            report.packs_waiting += rec.packs.len();
+            pending.extend(rec.packs.iter().copied());
+        }
+    }
+    report.packs_deleted = to_delete.len();
+
+    // 5. Classify: one canonical copy per chunk, then live and dead bytes per pack.
+    let mut canonical: HashMap<ChunkId, PackId> = HashMap::new();
+    let mut pack_ids: Vec<PackId> = by_pack.keys().copied().collect();
+    pack_ids.sort();
+    for p in &pack_ids {
+        if !listed.contains_key(p) {
+            continue; // indexed but missing: verify reports it
+        }
+        for e in &by_pack[p] {
+            canonical.entry(e.id).or_insert(*p);
+        }
+    }
+    let mut condemn: Vec<PackId> = Vec::new();
+    let mut repack: Vec<PackId> = Vec::new();
+    let mut kept: Vec<PackId> = Vec::new();
+    for p in &pack_ids {
+        let Some(&size) = listed.get(p) else { continue };
+        if protected.contains(p) {
+            continue;
+        }
+        let (mut live_b, mut dead_b) = (0u64, 0u64);
+        for e in &by_pack[p] {
+            if canonical.get(&e.id) == Some(p) && refs.contains(&e.id) {
+                live_b += e.sealed_len as u64;
+            } else {
+                dead_b += e.sealed_len as u64;
+            }
+        }
+        report.live_bytes += live_b;
+        report.dead_bytes += dead_b;
+        if live_b == 0 {
+            condemn.push(*p);
+            report.bytes_condemned += size;
+        } else if dead_b * 100 >= (live_b + dead_b) * REPACK_DEAD_PERCENT {
+            repack.push(*p);
+            report.bytes_repacked += live_b;
+        } else {
+            kept.push(*p);
+        }
+    }
+    // Orphans: stored, in no segment, not already condemned.
+    for p in listed.keys() {
+        if !by_pack.contains_key(p)
+            && !protected.contains(p)
+            && !pending.contains(p)
+            && !deleting.contains(p)
+        {
+            condemn.push(*p);
+            report.orphan_packs += 1;
+            report.bytes_condemned += listed[p];
+        }
+    }
+    report.packs_condemned = condemn.len() + repack.len();
+    report.packs_repacked = repack.len();
+    if dry_run {
+        return Ok(report);
+    }
+    let lease = lease.expect("lease held when not a dry run");
+
+    // 6a. Repack: copy live sealed blobs (no re-encryption needed: a blob's
+    //     AAD binds its kind and id, not its pack).
+    let mut new_items: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
+    let mut builder = PackBuilder::new();
+    let pack_size = vault.config().pack_size as usize;
+    let mut stats = UploadStats::default();
+    for p in &repack {
+        let bytes = backend.get(&pack_name(p))?;
+        for e in &by_pack[p] {
+            if canonical.get(&e.id) == Some(p) && refs.contains(&e.id) {
+                let sealed = &bytes[e.offset as usize..(e.offset + e.sealed_len) as usize];
+                builder.add(e.kind, e.id, sealed, e.raw_len);
+                if builder.len() >= pack_size {
+                    let (id, b, es) = std::mem::take(&mut builder).finish(&keys);
+                    backend.put_if_absent(&pack_name(&id), &b)?;
+                    new_items.push((id, es));
+                }
+            }
+        }
+    }
+    if !builder.is_empty() {
+        let (id, b, es) = builder.finish(&keys);
+        backend.put_if_absent(&pack_name(&id), &b)?;
+        new_items.push((id, es));
+    }
+    // 6b. New index: kept packs (canonical entries) + rescued + repacked.
+    let condemned_now: HashSet<PackId> = condemn.iter().chain(repack.iter()).copied().collect();
+    let mut items: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
+    for p in &pack_ids {
+        if condemned_now.contains(p) || protected.contains(p) || !listed.contains_key(p) {
+            continue;
+        }
+        let mut es: Vec<PackEntry> = by_pack[p]
+            .iter()
+            .filter(|e| canonical.get(&e.id) == Some(p))
+            .copied()
+            .collect();
+        es.sort_by_key(|e| e.offset);
+        es.dedup_by_key(|e| e.offset);
+        if !es.is_empty() {
+            items.push((*p, es));
+        }
+    }
+    items.extend(new_items);
+    write_segments(
+        backend.as_ref(),
+        &keys,
+        LeaseId::default(),
+        &mut items,
+        &mut stats,
+    )?;
+    for sid in &consumed {
+        backend.delete(&segment_name(sid))?;
+    }
+    // 6c. The condemnation record, after the index no longer names those packs.
+    let to_condemn: Vec<PackId> = condemn.iter().chain(repack.iter()).copied().collect();
+    if !to_condemn.is_empty() {
+        let rec = CondemnRecord {
+            time_ms: crate::util::now_ms(),
+            packs: to_condemn,
+        };
+        let json = serde_json::to_vec(&rec).expect("record serializes");
+        let mut plain = vec![ENCODING_ZSTD];
+        zstd::stream::copy_encode(&json[..], &mut plain, 3).expect("zstd into memory");
+        let sealed = keys.seal(AAD_GC, &plain);
+        let name = format!(
+            "gc/{:013}-{}",
+            rec.time_ms,
+            hex::encode(crate::crypto::random_array::<8>())
+        );
+        backend.put_if_absent(&name, &sealed)?;
+    }
+    // 6d. Deletions proven safe, then their records.
+    for p in &to_delete {
+        backend.delete(&pack_name(p))?;
+    }
+    for name in &due_records {
+        backend.delete(name)?;
+    }
+    let _ = backend.remove_stale_temporaries(std::time::Duration::from_secs(3600));
+    lease.release()?;
+    Ok(report)
+}

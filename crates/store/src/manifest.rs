@@ -1,0 +1,261 @@
+//! Recovery-point manifests and the entries of their tree streams
+//! (docs/format.md §8).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::VaultKeys;
+use crate::error::{Error, Result};
+use crate::format::*;
+use crate::id::{ChunkId, PointId};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum PointKind {
+    Files,
+    Disk,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Consistency {
+    Consistent,
+    ChangedDuringBackup,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    pub files: u64,
+    pub dirs: u64,
+    /// Bytes of file or disk content the point describes.
+    pub bytes: u64,
+    /// Content bytes that were new to the vault.
+    pub added_bytes: u64,
+    /// What those new bytes took in the vault after compression and encryption.
+    pub added_stored_bytes: u64,
+    pub new_chunks: u64,
+    /// Files whose content was taken from the parent point without reading.
+    #[serde(default)]
+    pub unchanged_files: u64,
+    pub warnings: u64,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Point {
+    pub version: u32,
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub host: String,
+    pub user: String,
+    pub kind: PointKind,
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub parent: Option<PointId>,
+    pub tree: Vec<ChunkId>,
+    pub consistency: Consistency,
+    pub summary: Summary,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+pub fn point_name(id: &PointId) -> String {
+    format!("points/{}", id.to_hex())
+}
+
+impl Point {
+    pub fn encode(&self, keys: &VaultKeys) -> (PointId, Vec<u8>) {
+        let json = serde_json::to_vec(self).expect("point serializes");
+        let mut plain = vec![ENCODING_ZSTD];
+        // Compressing into a Vec cannot fail.
+        zstd::stream::copy_encode(&json[..], &mut plain, 3).expect("zstd into memory");
+        let mut out = Vec::with_capacity(plain.len() + 64);
+        out.extend_from_slice(POINT_MAGIC);
+        out.extend_from_slice(&[POINT_VERSION, 0, 0, 0]);
+        out.extend_from_slice(&keys.seal(AAD_POINT, &plain));
+        (PointId::of_bytes(&out), out)
+    }
+
+    pub fn decode(keys: &VaultKeys, bytes: &[u8], what: &str) -> Result<Self> {
+        if bytes.len() < PROLOGUE_LEN || &bytes[..4] != POINT_MAGIC {
+            return Err(Error::corrupt(what, "not a point manifest (bad magic)"));
+        }
+        if bytes[5..8] != [0, 0, 0] {
+            return Err(Error::corrupt(what, "reserved prologue bytes are not zero"));
+        }
+        if bytes[4] != POINT_VERSION {
+            return Err(Error::corrupt(
+                what,
+                format!("unknown manifest version {}", bytes[4]),
+            ));
+        }
+        let plain = keys.open(AAD_POINT, &bytes[PROLOGUE_LEN..], what)?;
+        let json = decode_encoded(&plain, 64 << 20, what)?;
+        serde_json::from_slice(&json).map_err(|e| Error::corrupt(what, format!("manifest: {e}")))
+    }
+}
+
+/// Undoes the encoding byte of a sealed plaintext, with a cap on the output.
+pub fn decode_encoded(plain: &[u8], cap: usize, what: &str) -> Result<Vec<u8>> {
+    match plain.split_first() {
+        Some((&ENCODING_RAW, rest)) => Ok(rest.to_vec()),
+        Some((&ENCODING_ZSTD, rest)) => {
+            let mut out = Vec::new();
+            let dec = zstd::stream::read::Decoder::new(rest)
+                .map_err(|e| Error::corrupt(what, format!("zstd: {e}")))?;
+            use std::io::Read;
+            dec.take(cap as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| Error::corrupt(what, format!("zstd: {e}")))?;
+            if out.len() > cap {
+                return Err(Error::corrupt(what, "decompresses to more than allowed"));
+            }
+            Ok(out)
+        }
+        _ => Err(Error::corrupt(what, "unknown encoding")),
+    }
+}
+
+/// One element of a chunk list: a stored chunk or a run of zero bytes (a hole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChunkRef {
+    Id(ChunkId),
+    Zero(u64),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryType {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    Fifo,
+    Chardev,
+    Blockdev,
+    Socket,
+    Disk,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: EntryType,
+    #[serde(default)]
+    pub mode: u32,
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub mtime: i64,
+    #[serde(default)]
+    pub ctime: i64,
+    #[serde(default)]
+    pub atime: i64,
+    #[serde(default)]
+    pub ino: u64,
+    #[serde(default)]
+    pub nlink: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<ChunkRef>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub xattrs: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdev: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub changed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<u32>,
+}
+
+impl Entry {
+    pub fn new(path: String, kind: EntryType) -> Self {
+        Self {
+            path,
+            kind,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            user: None,
+            group: None,
+            size: 0,
+            mtime: 0,
+            ctime: 0,
+            atime: 0,
+            ino: 0,
+            nlink: 0,
+            chunks: Vec::new(),
+            xattrs: BTreeMap::new(),
+            target: None,
+            link: None,
+            rdev: None,
+            changed: false,
+            chunk_size: None,
+        }
+    }
+
+    pub fn chunk_ids(&self) -> impl Iterator<Item = &ChunkId> {
+        self.chunks.iter().filter_map(|c| match c {
+            ChunkRef::Id(id) => Some(id),
+            ChunkRef::Zero(_) => None,
+        })
+    }
+}
+
+/// Checks that a manifest path is relative, normal and cannot escape a target.
+pub fn check_safe_path(p: &str) -> Result<()> {
+    if p.is_empty()
+        || p.starts_with('/')
+        || p.contains('\0')
+        || p.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(Error::UnsafePath(p.to_string()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_paths() {
+        for ok in ["a", "a/b", "srv/data/x.txt", "a/..b", "...x"] {
+            check_safe_path(ok).unwrap();
+        }
+        for bad in [
+            "", "/etc", "a/../b", "..", "a//b", "a/", "./a", "a/.", "x\0y",
+        ] {
+            assert!(check_safe_path(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn chunk_refs_serialize_as_hex_or_number() {
+        let e = Entry {
+            chunks: vec![ChunkRef::Id(ChunkId([0xab; 32])), ChunkRef::Zero(4096)],
+            ..Entry::new("a".into(), EntryType::File)
+        };
+        let j = serde_json::to_string(&e).unwrap();
+        assert!(
+            j.contains(&format!("[\"{}\",4096]", "ab".repeat(32))),
+            "{j}"
+        );
+        let back: Entry = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, e);
+    }
+}

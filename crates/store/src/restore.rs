@@ -1,0 +1,616 @@
+//! Restore of file points into a folder and of disk points into image files.
+//!
+//! Restore never writes outside `--target`: every manifest path is checked
+//! (`check_safe_path`), and every file-system call goes through descriptors
+//! opened relative to the target, one component at a time, with
+//! `O_NOFOLLOW`. A symlink in the manifest — or one planted in the target —
+//! can therefore never redirect a write.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use crate::backup::cmp_paths;
+use crate::error::{Error, Result};
+use crate::id::PointId;
+use crate::index::Index;
+use crate::manifest::*;
+use crate::tree::TreeReader;
+use crate::upload::Progress;
+use crate::vault::Vault;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Conflict {
+    /// Stop with TARGET_EXISTS when something is in the way.
+    #[default]
+    Fail,
+    Overwrite,
+    SkipExisting,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    pub includes: Vec<String>,
+    pub conflict: Conflict,
+    /// For disk points: `raw` (default) or `qcow2`.
+    pub disk_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RestoreReport {
+    pub files: u64,
+    pub dirs: u64,
+    pub bytes: u64,
+    pub skipped: u64,
+    pub errors: Vec<String>,
+    pub written: Vec<String>,
+}
+
+fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::UnsafePath(s.into()))
+}
+
+fn last_os_error(ctx: &str) -> Error {
+    Error::io(ctx.to_string(), std::io::Error::last_os_error())
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// The target folder, opened once; everything else is relative to it.
+struct Target {
+    root: OwnedFd,
+    path: PathBuf,
+    privileged: bool,
+}
+
+impl Target {
+    fn open(path: &Path) -> Result<Self> {
+        std::fs::create_dir_all(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let f = File::open(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        // SAFETY: geteuid has no preconditions.
+        let privileged = unsafe { libc::geteuid() } == 0;
+        Ok(Self {
+            root: f.into(),
+            path: path.to_path_buf(),
+            privileged,
+        })
+    }
+
+    /// Opens (creating as needed) the folder holding `rel`'s last component.
+    fn parent_of<'p>(&self, rel: &'p str) -> Result<(OwnedFd, &'p str)> {
+        check_safe_path(rel)?;
+        let (dirs, name) = match rel.rsplit_once('/') {
+            Some((d, n)) => (Some(d), n),
+            None => (None, rel),
+        };
+        // SAFETY: dup of a descriptor we own.
+        let mut cur = unsafe { OwnedFd::from_raw_fd(libc::dup(self.root.as_raw_fd())) };
+        if let Some(d) = dirs {
+            for comp in d.split('/') {
+                cur = self.open_dir_at(cur.as_raw_fd(), comp, rel, true)?;
+            }
+        }
+        Ok((cur, name))
+    }
+
+    fn open_dir_at(&self, dir: RawFd, comp: &str, rel: &str, create: bool) -> Result<OwnedFd> {
+        let c = cstr(comp)?;
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        for _ in 0..2 {
+            // SAFETY: valid descriptor and NUL-terminated name.
+            let fd = unsafe { libc::openat(dir, c.as_ptr(), flags) };
+            if fd >= 0 {
+                // SAFETY: openat returned a fresh descriptor we now own.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+            match errno() {
+                libc::ENOENT if create => {
+                    // SAFETY: as above.
+                    if unsafe { libc::mkdirat(dir, c.as_ptr(), 0o700) } != 0
+                        && errno() != libc::EEXIST
+                    {
+                        return Err(last_os_error(&format!("creating folder for {rel}")));
+                    }
+                }
+                libc::ELOOP | libc::ENOTDIR => return Err(Error::UnsafePath(rel.into())),
+                _ => return Err(last_os_error(&format!("opening folder for {rel}"))),
+            }
+        }
+        Err(last_os_error(&format!("opening folder for {rel}")))
+    }
+
+    /// What is at `name` in `dir`, without following symlinks.
+    fn stat_at(dir: RawFd, name: &CString) -> Option<libc::stat> {
+        // SAFETY: zeroed stat is a valid out-parameter.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid descriptor, name, and out-pointer.
+        let rc = unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+        (rc == 0).then_some(st)
+    }
+
+    /// Clears the way for a new object at `name`. Returns false to skip it.
+    fn make_room(&self, dir: RawFd, name: &CString, rel: &str, conflict: Conflict) -> Result<bool> {
+        let Some(st) = Self::stat_at(dir, name) else {
+            return Ok(true);
+        };
+        match conflict {
+            Conflict::Fail => Err(Error::TargetExists(self.path.join(rel), "that path".into())),
+            Conflict::SkipExisting => Ok(false),
+            Conflict::Overwrite => {
+                let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+                let flag = if is_dir { libc::AT_REMOVEDIR } else { 0 };
+                // SAFETY: valid descriptor and name.
+                if unsafe { libc::unlinkat(dir, name.as_ptr(), flag) } != 0 {
+                    return Err(last_os_error(&format!("replacing {rel}")));
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    fn set_owner_at(&self, dir: RawFd, name: &CString, e: &Entry) {
+        if self.privileged {
+            // SAFETY: valid descriptor and name; failure only loses ownership.
+            unsafe { libc::fchownat(dir, name.as_ptr(), e.uid, e.gid, libc::AT_SYMLINK_NOFOLLOW) };
+        }
+    }
+
+    fn set_times_at(dir: RawFd, name: &CString, e: &Entry) {
+        let ts = [timespec(e.atime), timespec(e.mtime)];
+        // SAFETY: valid descriptor, name and a two-element timespec array.
+        unsafe { libc::utimensat(dir, name.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    }
+}
+
+fn timespec(ns: i64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: ns.div_euclid(1_000_000_000),
+        tv_nsec: ns.rem_euclid(1_000_000_000),
+    }
+}
+
+fn selected(path: &str, includes: &[String]) -> bool {
+    includes.is_empty()
+        || includes.iter().any(|inc| {
+            let inc = inc.trim_start_matches('/').trim_end_matches('/');
+            path == inc
+                || path.starts_with(&format!("{inc}/"))
+                || inc.starts_with(&format!("{path}/"))
+        })
+}
+
+/// Entries of a point, read through the index.
+pub fn entries<'a>(vault: &'a Vault, index: &'a Index, point: &Point) -> TreeReader<'a> {
+    TreeReader::new(point.tree.clone(), "tree", move |id| {
+        vault.read_chunk_via(index, id)
+    })
+}
+
+pub fn restore(
+    vault: &Vault,
+    point_id: &PointId,
+    point: &Point,
+    target: &Path,
+    opts: &RestoreOptions,
+    progress: Arc<Progress>,
+) -> Result<RestoreReport> {
+    let index = vault.load_index()?;
+    if point.kind == PointKind::Disk {
+        return restore_disks(vault, &index, point, target, opts, progress);
+    }
+    let _ = point_id;
+    let t = Target::open(target)?;
+    let report = Mutex::new(RestoreReport::default());
+    let mut dirs: Vec<Entry> = Vec::new();
+    let mut hardlinks: Vec<Entry> = Vec::new();
+    let mut restored_files: HashSet<String> = HashSet::new();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
+    let (tx, rx) = crossbeam_channel::bounded::<Entry>(threads * 64);
+    let fatal: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|s| -> Result<()> {
+        for _ in 0..threads {
+            let rx = rx.clone();
+            let (t, index, report, progress, fatal) = (&t, &index, &report, &progress, &fatal);
+            s.spawn(move || {
+                for e in rx {
+                    match restore_file(vault, index, t, &e, opts.conflict, progress) {
+                        Ok(Some(n)) => {
+                            let mut r = report.lock().expect("report lock");
+                            r.files += 1;
+                            r.bytes += n;
+                        }
+                        Ok(None) => report.lock().expect("report lock").skipped += 1,
+                        Err(err @ (Error::TargetExists(..) | Error::StorageFull(_))) => {
+                            fatal.lock().expect("fatal lock").get_or_insert(err);
+                        }
+                        Err(err) => report.lock().expect("report lock").errors.push(format!(
+                            "{}: [{}] {err}",
+                            e.path,
+                            err.code()
+                        )),
+                    }
+                }
+            });
+        }
+        drop(rx);
+        for e in entries(vault, &index, point) {
+            if fatal.lock().expect("fatal lock").is_some() {
+                break;
+            }
+            let e = match e {
+                Ok(e) => e,
+                Err(err) => {
+                    report
+                        .lock()
+                        .expect("report lock")
+                        .errors
+                        .push(format!("tree: {err}"));
+                    break;
+                }
+            };
+            if !selected(&e.path, &opts.includes) {
+                continue;
+            }
+            if let Err(err) = check_safe_path(&e.path) {
+                report
+                    .lock()
+                    .expect("report lock")
+                    .errors
+                    .push(err.to_string());
+                continue;
+            }
+            let path = e.path.clone();
+            let r = match e.kind {
+                EntryType::File => {
+                    restored_files.insert(e.path.clone());
+                    if tx.send(e).is_err() {
+                        break;
+                    }
+                    Ok(())
+                }
+                EntryType::Dir => restore_dir(&t, &e).map(|_| {
+                    report.lock().expect("report lock").dirs += 1;
+                    dirs.push(e);
+                }),
+                EntryType::Hardlink => {
+                    hardlinks.push(e);
+                    Ok(())
+                }
+                EntryType::Disk => Err(Error::InvalidArgument("disk entry in a file point".into())),
+                _ => restore_special(&t, &e, opts.conflict),
+            };
+            match r {
+                Ok(()) => {}
+                Err(err @ (Error::TargetExists(..) | Error::StorageFull(_))) => {
+                    fatal.lock().expect("fatal lock").get_or_insert(err);
+                    break;
+                }
+                Err(err) => report
+                    .lock()
+                    .expect("report lock")
+                    .errors
+                    .push(format!("{path}: [{}] {err}", err.code())),
+            }
+        }
+        drop(tx);
+        Ok(())
+    })?;
+    if let Some(err) = fatal.into_inner().expect("fatal lock") {
+        return Err(err);
+    }
+    let mut report = report.into_inner().expect("report lock");
+    for h in hardlinks {
+        if let Err(err) = restore_hardlink(&t, &h, &restored_files, opts.conflict) {
+            report
+                .errors
+                .push(format!("{}: [{}] {err}", h.path, err.code()));
+        }
+    }
+    // Folder metadata last, deepest first, so restoring children does not
+    // disturb a folder's times.
+    dirs.sort_by(|a, b| cmp_paths(&b.path, &a.path));
+    for d in &dirs {
+        if let Err(err) = finish_dir(&t, d) {
+            report
+                .errors
+                .push(format!("{}: [{}] {err}", d.path, err.code()));
+        }
+    }
+    Ok(report)
+}
+
+fn restore_dir(t: &Target, e: &Entry) -> Result<()> {
+    let (dir, name) = t.parent_of(&e.path)?;
+    let c = cstr(name)?;
+    match Target::stat_at(dir.as_raw_fd(), &c) {
+        Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Ok(()),
+        Some(_) => Err(Error::TargetExists(
+            t.path.join(&e.path),
+            "a non-folder".into(),
+        )),
+        None => {
+            // SAFETY: valid descriptor and name.
+            if unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o700) } != 0 {
+                return Err(last_os_error(&format!("creating {}", e.path)));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn finish_dir(t: &Target, e: &Entry) -> Result<()> {
+    let (dir, name) = t.parent_of(&e.path)?;
+    let fd = t.open_dir_at(dir.as_raw_fd(), name, &e.path, false)?;
+    let f = File::from(fd);
+    for (k, v) in &e.xattrs {
+        if let Ok(v) = hex::decode(v) {
+            let _ = xattr::FileExt::set_xattr(&f, k, &v);
+        }
+    }
+    if t.privileged {
+        // SAFETY: valid descriptor.
+        unsafe { libc::fchown(f.as_raw_fd(), e.uid, e.gid) };
+    }
+    // SAFETY: valid descriptor.
+    unsafe { libc::fchmod(f.as_raw_fd(), e.mode & 0o7777) };
+    let ts = [timespec(e.atime), timespec(e.mtime)];
+    // SAFETY: valid descriptor and two timespecs.
+    unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) };
+    Ok(())
+}
+
+/// Writes one file; `None` when skipped because it existed.
+fn restore_file(
+    vault: &Vault,
+    index: &Index,
+    t: &Target,
+    e: &Entry,
+    conflict: Conflict,
+    progress: &Progress,
+) -> Result<Option<u64>> {
+    let (dir, name) = t.parent_of(&e.path)?;
+    let c = cstr(name)?;
+    if !t.make_room(dir.as_raw_fd(), &c, &e.path, conflict)? {
+        return Ok(None);
+    }
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: valid descriptor and name.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags, 0o600) };
+    if fd < 0 {
+        return Err(last_os_error(&format!("creating {}", e.path)));
+    }
+    // SAFETY: fresh descriptor from openat.
+    let f = unsafe { File::from_raw_fd(fd) };
+    let ctx = || format!("writing {}", e.path);
+    let mut off = 0u64;
+    for c in &e.chunks {
+        match c {
+            ChunkRef::Zero(n) => off += n,
+            ChunkRef::Id(id) => {
+                let data = vault.read_chunk_via(index, id)?;
+                f.write_all_at(&data, off)
+                    .map_err(|err| Error::io(ctx(), err))?;
+                off += data.len() as u64;
+                progress
+                    .bytes_read
+                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+    if off != e.size {
+        return Err(Error::corrupt(
+            &e.path,
+            format!("chunks add up to {off} bytes, entry says {}", e.size),
+        ));
+    }
+    f.set_len(off).map_err(|err| Error::io(ctx(), err))?;
+    for (k, v) in &e.xattrs {
+        if let Ok(v) = hex::decode(v) {
+            let _ = xattr::FileExt::set_xattr(&f, k, &v);
+        }
+    }
+    if t.privileged {
+        // SAFETY: valid descriptor.
+        unsafe { libc::fchown(f.as_raw_fd(), e.uid, e.gid) };
+    }
+    // SAFETY: valid descriptor.
+    unsafe { libc::fchmod(f.as_raw_fd(), e.mode & 0o7777) };
+    let ts = [timespec(e.atime), timespec(e.mtime)];
+    // SAFETY: valid descriptor and two timespecs.
+    unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) };
+    progress.files_done.fetch_add(1, Ordering::Relaxed);
+    Ok(Some(off))
+}
+
+fn restore_special(t: &Target, e: &Entry, conflict: Conflict) -> Result<()> {
+    let (dir, name) = t.parent_of(&e.path)?;
+    let c = cstr(name)?;
+    if !t.make_room(dir.as_raw_fd(), &c, &e.path, conflict)? {
+        return Ok(());
+    }
+    let d = dir.as_raw_fd();
+    // SAFETY (all calls below): valid descriptor and NUL-terminated names.
+    let rc = match e.kind {
+        EntryType::Symlink => {
+            let target = cstr(e.target.as_deref().unwrap_or(""))?;
+            unsafe { libc::symlinkat(target.as_ptr(), d, c.as_ptr()) }
+        }
+        EntryType::Fifo => unsafe { libc::mkfifoat(d, c.as_ptr(), e.mode & 0o7777) },
+        EntryType::Chardev | EntryType::Blockdev if t.privileged => unsafe {
+            libc::mknodat(d, c.as_ptr(), e.mode, e.rdev.unwrap_or(0))
+        },
+        // Sockets belong to running programs; device nodes need root.
+        _ => return Ok(()),
+    };
+    if rc != 0 {
+        return Err(last_os_error(&format!("creating {}", e.path)));
+    }
+    t.set_owner_at(d, &c, e);
+    Target::set_times_at(d, &c, e);
+    Ok(())
+}
+
+fn restore_hardlink(
+    t: &Target,
+    e: &Entry,
+    restored: &HashSet<String>,
+    conflict: Conflict,
+) -> Result<()> {
+    let src = e
+        .link
+        .as_deref()
+        .ok_or_else(|| Error::corrupt(&e.path, "hard link without a source"))?;
+    check_safe_path(src)?;
+    if !restored.contains(src) {
+        return Err(Error::InvalidArgument(format!(
+            "its source {src} was not restored"
+        )));
+    }
+    let (sdir, sname) = t.parent_of(src)?;
+    let (ddir, dname) = t.parent_of(&e.path)?;
+    let (sc, dc) = (cstr(sname)?, cstr(dname)?);
+    if !t.make_room(ddir.as_raw_fd(), &dc, &e.path, conflict)? {
+        return Ok(());
+    }
+    // SAFETY: valid descriptors and names; flags 0 never follows a symlink source.
+    if unsafe {
+        libc::linkat(
+            sdir.as_raw_fd(),
+            sc.as_ptr(),
+            ddir.as_raw_fd(),
+            dc.as_ptr(),
+            0,
+        )
+    } != 0
+    {
+        return Err(last_os_error(&format!("linking {}", e.path)));
+    }
+    Ok(())
+}
+
+/// Disk points: each disk entry becomes `<target>/<name>`, sparse raw, or
+/// qcow2 through `qemu-img convert`.
+fn restore_disks(
+    vault: &Vault,
+    index: &Index,
+    point: &Point,
+    target: &Path,
+    opts: &RestoreOptions,
+    progress: Arc<Progress>,
+) -> Result<RestoreReport> {
+    let fmt = opts.disk_format.clone().unwrap_or_else(|| "raw".into());
+    if fmt != "raw" && fmt != "qcow2" {
+        return Err(Error::InvalidArgument(format!(
+            "unknown disk format {fmt:?} (raw or qcow2)"
+        )));
+    }
+    std::fs::create_dir_all(target).map_err(|e| Error::io(target.display().to_string(), e))?;
+    let mut report = RestoreReport::default();
+    for e in entries(vault, index, point) {
+        let e = e?;
+        if e.kind != EntryType::Disk {
+            continue;
+        }
+        check_safe_path(&e.path)?;
+        if e.path.contains('/') {
+            return Err(Error::UnsafePath(e.path.clone()));
+        }
+        let out_name = if fmt == "qcow2" {
+            match e
+                .path
+                .strip_suffix(".raw")
+                .or_else(|| e.path.strip_suffix(".img"))
+            {
+                Some(stem) => format!("{stem}.qcow2"),
+                None => format!("{}.qcow2", e.path),
+            }
+        } else {
+            e.path.clone()
+        };
+        let out = target.join(&out_name);
+        if std::fs::symlink_metadata(&out).is_ok() {
+            match opts.conflict {
+                Conflict::Fail => return Err(Error::TargetExists(out, "a file".into())),
+                Conflict::SkipExisting => {
+                    report.skipped += 1;
+                    continue;
+                }
+                Conflict::Overwrite => std::fs::remove_file(&out)
+                    .map_err(|err| Error::io(out.display().to_string(), err))?,
+            }
+        }
+        let raw_out = if fmt == "qcow2" {
+            target.join(format!(".{out_name}.partial.raw"))
+        } else {
+            out.clone()
+        };
+        write_disk_raw(vault, index, &e, &raw_out, &progress)?;
+        if fmt == "qcow2" {
+            let st = std::process::Command::new("qemu-img")
+                .args(["convert", "-O", "qcow2"])
+                .arg(&raw_out)
+                .arg(&out)
+                .output()
+                .map_err(|err| Error::External(format!("running qemu-img: {err}")))?;
+            let _ = std::fs::remove_file(&raw_out);
+            if !st.status.success() {
+                return Err(Error::External(format!(
+                    "qemu-img convert: {}",
+                    String::from_utf8_lossy(&st.stderr).trim()
+                )));
+            }
+        }
+        report.files += 1;
+        report.bytes += e.size;
+        report.written.push(out.display().to_string());
+    }
+    Ok(report)
+}
+
+fn write_disk_raw(
+    vault: &Vault,
+    index: &Index,
+    e: &Entry,
+    out: &Path,
+    progress: &Progress,
+) -> Result<()> {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|err| Error::io(out.display().to_string(), err))?;
+    let mut off = 0u64;
+    for c in &e.chunks {
+        match c {
+            ChunkRef::Zero(n) => off += n,
+            ChunkRef::Id(id) => {
+                let data = vault.read_chunk_via(index, id)?;
+                f.write_all_at(&data, off)
+                    .map_err(|err| Error::io(out.display().to_string(), err))?;
+                off += data.len() as u64;
+            }
+        }
+        progress.bytes_read.store(off, Ordering::Relaxed);
+    }
+    if off != e.size {
+        return Err(Error::corrupt(
+            &e.path,
+            "disk chunks do not add up to its size",
+        ));
+    }
+    f.set_len(off)
+        .map_err(|err| Error::io(out.display().to_string(), err))?;
+    f.sync_all()
+        .map_err(|err| Error::io(out.display().to_string(), err))?;
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! The write pipeline: the caller chunks and hashes; new chunks go to a pool
+//! of workers that compress and seal them; one packer thread gathers sealed
+//! blobs into packs, stores them, and writes an index segment after every few
+//! packs. Channels are bounded, so memory stays at a few packs' worth
+//! whatever the size of the source.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::backend::Backend;
+use crate::crypto::VaultKeys;
+use crate::error::{Error, Result};
+use crate::format::*;
+use crate::id::{ChunkId, LeaseId, PackId};
+use crate::index::{Index, Location, Segment, segment_name};
+use crate::pack::{PackBuilder, PackEntry, pack_name};
+
+/// Counters shared with progress displays.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub bytes_read: AtomicU64,
+    pub files_done: AtomicU64,
+    pub bytes_new: AtomicU64,
+    pub bytes_stored: AtomicU64,
+}
+
+struct Job {
+    kind: u8,
+    id: ChunkId,
+    data: Vec<u8>,
+}
+
+struct Sealed {
+    kind: u8,
+    id: ChunkId,
+    sealed: Vec<u8>,
+    raw_len: u32,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UploadStats {
+    pub new_chunks: u64,
+    pub new_bytes: u64,
+    pub stored_bytes: u64,
+    pub packs: u64,
+    pub segments: u64,
+}
+
+pub struct Uploader<'a> {
+    keys: VaultKeys,
+    index: &'a Index,
+    sent: HashSet<ChunkId>,
+    tx: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+    packer: Option<JoinHandle<Result<UploadStats>>>,
+    failed: Arc<AtomicBool>,
+    first_error: Arc<Mutex<Option<Error>>>,
+    progress: Arc<Progress>,
+    pub new_chunks: u64,
+    pub new_bytes: u64,
+}
+
+impl<'a> Uploader<'a> {
+    pub fn start(
+        backend: Arc<dyn Backend>,
+        keys: &VaultKeys,
+        index: &'a Index,
+        writer: LeaseId,
+        level: i32,
+        pack_size: usize,
+        progress: Arc<Progress>,
+    ) -> Self {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        let (tx, rx) = bounded::<Job>(threads * 2);
+        let (stx, srx) = bounded::<Sealed>(threads * 2);
+        let failed = Arc::new(AtomicBool::new(false));
+        let first_error = Arc::new(Mutex::new(None));
+        let workers = (0..threads)
+            .map(|_| {
+                let (rx, stx, keys) = (rx.clone(), stx.clone(), keys.clone());
+                std::thread::spawn(move || {
+                    for j in rx {
+                        let sealed = crate::blob::encode(&keys, j.kind, &j.id, &j.data, level);
+                        let raw_len = j.data.len() as u32;
+                        drop(j.data);
+                        if stx
+                            .send(Sealed {
+                                kind: j.kind,
+                                id: j.id,
+                                sealed,
+                                raw_len,
+                            })
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(stx);
+        let packer = {
+            let (keys, failed, first_error, progress) = (
+                keys.clone(),
+                failed.clone(),
+                first_error.clone(),
+                progress.clone(),
+            );
+            std::thread::spawn(move || {
+                let r = run_packer(
+                    backend.as_ref(),
+                    &keys,
+                    writer,
+                    pack_size,
+                    srx.clone(),
+                    &progress,
+                );
+                match r {
+                    Ok(stats) => Ok(stats),
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        if let Ok(mut slot) = first_error.lock() {
+                            *slot = Some(e);
+                        }
+                        // Keep draining so no sender blocks forever.
+                        for _ in srx {}
+                        Err(Error::External("the upload pipeline stopped".into()))
+                    }
+                }
+            })
+        };
+        Self {
+            keys: keys.clone(),
+            index,
+            sent: HashSet::new(),
+            tx: Some(tx),
+            workers,
+            packer: Some(packer),
+            failed,
+            first_error,
+            progress,
+            new_chunks: 0,
+            new_bytes: 0,
+        }
+    }
+
+    pub fn keys(&self) -> &VaultKeys {
+        &self.keys
+    }
+
+    /// Stores a chunk unless the vault (or this upload) already has it.
+    /// Returns the id and whether it was new.
+    pub fn store(&mut self, kind: u8, data: Vec<u8>) -> Result<(ChunkId, bool)> {
+        let id = self.keys.chunk_id(&data);
+        self.store_with_id(kind, id, data)
+    }
+
+    pub fn store_with_id(
+        &mut self,
+        kind: u8,
+        id: ChunkId,
+        data: Vec<u8>,
+    ) -> Result<(ChunkId, bool)> {
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(self.take_error());
+        }
+        if self.sent.contains(&id) || self.index.contains(&id)? {
+            return Ok((id, false));
+        }
+        self.sent.insert(id);
+        self.new_chunks += 1;
+        self.new_bytes += data.len() as u64;
+        self.progress
+            .bytes_new
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        let tx = self.tx.as_ref().expect("uploader used after finish");
+        if tx.send(Job { kind, id, data }).is_err() {
+            return Err(self.take_error());
+        }
+        Ok((id, true))
+    }
+
+    fn take_error(&self) -> Error {
+        self.first_error
+            .lock()
+            .ok()
+            .and_then(|mut e| e.take())
+            .unwrap_or_else(|| Error::External("the upload pipeline stopped".into()))
+    }
+
+    /// Flushes everything: all packs and index segments are stored when this returns Ok.
+    pub fn finish(mut self) -> Result<UploadStats> {
+        drop(self.tx.take());
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        let mut stats = match self.packer.take().map(|p| p.join()) {
+            Some(Ok(Ok(stats))) => stats,
+            Some(Ok(Err(_))) => return Err(self.take_error()),
+            _ => return Err(Error::External("the packer thread panicked".into())),
+        };
+        stats.new_chunks = self.new_chunks;
+        stats.new_bytes = self.new_bytes;
+        Ok(stats)
+    }
+}
+
+fn run_packer(
+    backend: &dyn Backend,
+    keys: &VaultKeys,
+    writer: LeaseId,
+    pack_size: usize,
+    rx: Receiver<Sealed>,
+    progress: &Progress,
+) -> Result<UploadStats> {
+    let mut stats = UploadStats::default();
+    let mut pack = PackBuilder::new();
+    let mut unindexed: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
+    let flush_pack = |pack: PackBuilder,
+                      unindexed: &mut Vec<(PackId, Vec<PackEntry>)>,
+                      stats: &mut UploadStats|
+     -> Result<()> {
+        let (id, bytes, entries) = pack.finish(keys);
+        backend.put_if_absent(&pack_name(&id), &bytes)?;
+        stats.packs += 1;
+        stats.stored_bytes += bytes.len() as u64;
+        progress
+            .bytes_stored
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        unindexed.push((id, entries));
+        Ok(())
+    };
+    for s in rx {
+        pack.add(s.kind, s.id, &s.sealed, s.raw_len);
+        if pack.len() >= pack_size {
+            flush_pack(std::mem::take(&mut pack), &mut unindexed, &mut stats)?;
+            if unindexed.len() >= INDEX_FLUSH_PACKS {
+                write_segments(backend, keys, writer, &mut unindexed, &mut stats)?;
+            }
+        }
+    }
+    if !pack.is_empty() {
+        flush_pack(pack, &mut unindexed, &mut stats)?;
+    }
+    write_segments(backend, keys, writer, &mut unindexed, &mut stats)?;
+    Ok(stats)
+}
+
+/// Writes index segments for packs already stored, at most
+/// `INDEX_SEGMENT_MAX_ENTRIES` entries each.
+pub fn write_segments(
+    backend: &dyn Backend,
+    keys: &VaultKeys,
+    writer: LeaseId,
+    packs: &mut Vec<(PackId, Vec<PackEntry>)>,
+    stats: &mut UploadStats,
+) -> Result<()> {
+    let mut batch: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
+    let mut n = 0;
+    for (id, entries) in packs.drain(..) {
+        if n + entries.len() > INDEX_SEGMENT_MAX_ENTRIES && !batch.is_empty() {
+            put_segment(backend, keys, writer, &batch)?;
+            stats.segments += 1;
+            batch.clear();
+            n = 0;
+        }
+        n += entries.len();
+        batch.push((id, entries));
+    }
+    if !batch.is_empty() {
+        put_segment(backend, keys, writer, &batch)?;
+        stats.segments += 1;
+    }
+    Ok(())
+}
+
+fn put_segment(
+    backend: &dyn Backend,
+    keys: &VaultKeys,
+    writer: LeaseId,
+    batch: &[(PackId, Vec<PackEntry>)],
+) -> Result<()> {
+    let seg = Segment::build(writer, batch);
+    let (sid, bytes) = seg.encode(keys);
+    backend.put_if_absent(&segment_name(&sid), &bytes)?;
+    Ok(())
+}
+
+/// A location helper for callers that keep their own map of stored chunks.
+pub fn location_of(pack: PackId, e: &PackEntry) -> Location {
+    Location::from_entry(pack, e)
+}

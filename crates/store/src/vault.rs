@@ -1,0 +1,281 @@
+//! An opened vault: backend, config and keys. Everything that reads or
+//! writes a vault starts here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::config::VaultConfig;
+use crate::crypto::{MasterKey, VaultKeys};
+use crate::error::{Error, Result};
+use crate::id::{ChunkId, KeyId, PointId};
+use crate::index::{Index, Location, default_cache_root};
+use crate::keyfile::{KdfParams, KeySlot};
+use crate::manifest::{Point, point_name};
+use crate::pack::pack_name;
+
+/// Readable points (oldest first) and the ones that could not be read.
+pub type PointListing = (Vec<(PointId, Point)>, Vec<(PointId, Error)>);
+
+pub struct Vault {
+    backend: Arc<dyn Backend>,
+    config: VaultConfig,
+    keys: VaultKeys,
+    master: MasterKey,
+    cache_root: PathBuf,
+}
+
+/// A passphrase slot as `key list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyInfo {
+    pub id: KeyId,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub host: String,
+    pub label: String,
+    /// True for the slot the current passphrase opened.
+    pub current: bool,
+}
+
+impl Vault {
+    pub fn read_config(backend: &dyn Backend) -> Result<VaultConfig> {
+        match backend.get("config") {
+            Ok(b) => VaultConfig::parse(&b),
+            Err(e) if e.is_not_found() => Err(Error::NotAVault(backend.location())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a vault in an empty location.
+    pub fn init(
+        backend: Arc<dyn Backend>,
+        passphrase: &[u8],
+        kdf: KdfParams,
+        config: VaultConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        if backend.exists("config")? || !backend.list("keys/")?.is_empty() {
+            return Err(Error::VaultExists(backend.location()));
+        }
+        let master = MasterKey::generate();
+        let slot = KeySlot::wrap(&master, passphrase, kdf, "initial")?;
+        let sb = slot.to_bytes();
+        backend.put_if_absent(&format!("keys/{}", KeySlot::id_of(&sb)), &sb)?;
+        // config last: a folder with keys but no config is not yet a vault,
+        // and a second init racing this one loses at put-if-absent.
+        let cb = serde_json::to_vec_pretty(&config).expect("config serializes");
+        if !backend.put_if_absent("config", &cb)? {
+            return Err(Error::VaultExists(backend.location()));
+        }
+        let keys = VaultKeys::derive(&master);
+        Ok(Self {
+            backend,
+            config,
+            keys,
+            master,
+            cache_root: default_cache_root(),
+        })
+    }
+
+    pub fn open(backend: Arc<dyn Backend>, passphrase: &[u8]) -> Result<Self> {
+        let config = Self::read_config(backend.as_ref())?;
+        let (master, _) = Self::unlock(backend.as_ref(), passphrase)?;
+        let keys = VaultKeys::derive(&master);
+        Ok(Self {
+            backend,
+            config,
+            keys,
+            master,
+            cache_root: default_cache_root(),
+        })
+    }
+
+    fn unlock(backend: &dyn Backend, passphrase: &[u8]) -> Result<(MasterKey, KeyId)> {
+        let slots = backend.list("keys/")?;
+        let mut damaged = None;
+        for o in slots {
+            let bytes = backend.get(&o.name)?;
+            let slot = match KeySlot::parse(&bytes) {
+                Ok(s) => s,
+                Err(e) => {
+                    damaged = Some(e);
+                    continue;
+                }
+            };
+            if let Some(m) = slot.unwrap_key(passphrase)? {
+                return Ok((m, KeySlot::id_of(&bytes)));
+            }
+        }
+        match damaged {
+            Some(e) => Err(Error::corrupt(
+                "keys",
+                format!("no slot opened; one is damaged: {e}"),
+            )),
+            None => Err(Error::WrongPassphrase),
+        }
+    }
+
+    pub fn with_cache_root(mut self, root: PathBuf) -> Self {
+        self.cache_root = root;
+        self
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_root.join(&self.config.vault_id)
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    pub fn backend_arc(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
+    pub fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    pub fn keys(&self) -> &VaultKeys {
+        &self.keys
+    }
+
+    pub fn load_index(&self) -> Result<Index> {
+        Index::load(
+            self.backend.clone(),
+            &self.keys,
+            &self.cache_dir().join("index"),
+        )
+    }
+
+    // ------------------------------------------------------------ key slots
+
+    pub fn key_list(&self, passphrase: &[u8]) -> Result<Vec<KeyInfo>> {
+        let current = Self::unlock(self.backend(), passphrase)
+            .ok()
+            .map(|(_, id)| id);
+        let mut out = Vec::new();
+        for o in self.backend.list("keys/")? {
+            let bytes = self.backend.get(&o.name)?;
+            let slot = KeySlot::parse(&bytes)?;
+            let id = KeySlot::id_of(&bytes);
+            out.push(KeyInfo {
+                id,
+                created: slot.created,
+                host: slot.host,
+                label: slot.label,
+                current: Some(id) == current,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn key_add(&self, new_passphrase: &[u8], kdf: KdfParams, label: &str) -> Result<KeyId> {
+        let slot = KeySlot::wrap(&self.master, new_passphrase, kdf, label)?;
+        let b = slot.to_bytes();
+        let id = KeySlot::id_of(&b);
+        self.backend.put_if_absent(&format!("keys/{id}"), &b)?;
+        Ok(id)
+    }
+
+    /// Removes a slot by id prefix. The last slot is never removed.
+    pub fn key_remove(&self, prefix: &str) -> Result<KeyId> {
+        let slots = self.backend.list("keys/")?;
+        let matching: Vec<_> = slots
+            .iter()
+            .filter(|o| o.name["keys/".len()..].starts_with(prefix))
+            .collect();
+        match matching.len() {
+            0 => Err(Error::InvalidArgument(format!(
+                "no key slot starts with {prefix:?}"
+            ))),
+            1 if slots.len() == 1 => Err(Error::LastKey),
+            1 => {
+                let id = KeyId::from_hex(&matching[0].name["keys/".len()..])?;
+                self.backend.delete(&matching[0].name)?;
+                Ok(id)
+            }
+            _ => Err(Error::InvalidArgument(format!(
+                "{prefix:?} matches several key slots"
+            ))),
+        }
+    }
+
+    // ---------------------------------------------------------------- points
+
+    pub fn point_ids(&self) -> Result<Vec<PointId>> {
+        let mut out = Vec::new();
+        for o in self.backend.list("points/")? {
+            if let Ok(id) = PointId::from_hex(&o.name["points/".len()..]) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn load_point(&self, id: &PointId) -> Result<Point> {
+        let name = point_name(id);
+        let bytes = self.backend.get(&name)?;
+        if PointId::of_bytes(&bytes) != *id {
+            return Err(Error::corrupt(&name, "content does not match its name"));
+        }
+        Point::decode(&self.keys, &bytes, &name)
+    }
+
+    /// Every readable point, oldest first, and the ids of those that could not be read.
+    pub fn points(&self) -> Result<PointListing> {
+        let mut ok = Vec::new();
+        let mut bad = Vec::new();
+        for id in self.point_ids()? {
+            match self.load_point(&id) {
+                Ok(p) => ok.push((id, p)),
+                Err(e) if e.is_not_found() => {} // forgotten meanwhile
+                Err(e) => bad.push((id, e)),
+            }
+        }
+        ok.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
+        Ok((ok, bad))
+    }
+
+    /// `latest`, a full id, or a unique prefix of at least 4 hex digits.
+    pub fn resolve_point(&self, spec: &str) -> Result<(PointId, Point)> {
+        if spec == "latest" {
+            let (points, _) = self.points()?;
+            return points
+                .into_iter()
+                .last()
+                .ok_or_else(|| Error::PointNotFound(spec.into()));
+        }
+        if spec.len() < 4 || !spec.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::PointNotFound(spec.into()));
+        }
+        let spec_l = spec.to_ascii_lowercase();
+        let m: Vec<_> = self
+            .point_ids()?
+            .into_iter()
+            .filter(|id| id.to_hex().starts_with(&spec_l))
+            .collect();
+        match m.len() {
+            0 => Err(Error::PointNotFound(spec.into())),
+            1 => Ok((m[0], self.load_point(&m[0])?)),
+            _ => Err(Error::PointAmbiguous(spec.into())),
+        }
+    }
+
+    // ---------------------------------------------------------------- chunks
+
+    /// Reads, decrypts, decompresses and verifies one chunk.
+    pub fn read_chunk(&self, id: &ChunkId, loc: &Location) -> Result<Vec<u8>> {
+        let name = pack_name(&loc.pack);
+        let sealed = self
+            .backend
+            .get_range(&name, loc.offset as u64, loc.sealed_len as u64)?;
+        crate::blob::decode(&self.keys, loc.kind, id, &sealed, loc.raw_len)
+    }
+
+    pub fn read_chunk_via(&self, index: &Index, id: &ChunkId) -> Result<Vec<u8>> {
+        let loc = index
+            .locate(id)?
+            .ok_or_else(|| Error::ChunkMissing(id.to_hex()))?;
+        self.read_chunk(id, &loc)
+    }
+}
