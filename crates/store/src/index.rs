@@ -115,14 +115,19 @@ impl Segment {
             ));
         }
         let p = keys.open(AAD_INDEX, &bytes[PROLOGUE_LEN..], what)?;
+        Self::decode_plain(&p, what)
+    }
+
+    /// Parses a segment's plaintext (public for the fuzz targets).
+    pub fn decode_plain(p: &[u8], what: &str) -> Result<Self> {
         let short = || Error::corrupt(what, "index segment truncated");
         if p.len() < 28 {
             return Err(short());
         }
         let mut writer = LeaseId::default();
         writer.0.copy_from_slice(&p[..16]);
-        let created = le_u64(&p, 16);
-        let npacks = le_u32(&p, 24) as usize;
+        let created = le_u64(p, 16);
+        let npacks = le_u32(p, 24) as usize;
         let mut at = 28;
         if p.len() < at + npacks * 32 + 4 {
             return Err(short());
@@ -131,7 +136,7 @@ impl Segment {
             .map(|i| PackId::from_slice(&p[at + i * 32..]))
             .collect();
         at += npacks * 32;
-        let n = le_u32(&p, at) as usize;
+        let n = le_u32(p, at) as usize;
         at += 4;
         if p.len() != at + n * INDEX_ENTRY_LEN {
             return Err(Error::corrupt(
@@ -142,12 +147,12 @@ impl Segment {
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
             let id = ChunkId::from_slice(&p[at..]);
-            let no = le_u32(&p, at + 32);
+            let no = le_u32(p, at + 32);
             let e = PackEntry {
                 id,
-                offset: le_u32(&p, at + 36),
-                sealed_len: le_u32(&p, at + 40),
-                raw_len: le_u32(&p, at + 44),
+                offset: le_u32(p, at + 36),
+                sealed_len: le_u32(p, at + 40),
+                raw_len: le_u32(p, at + 44),
                 kind: p[at + 48],
             };
             if no as usize >= npacks || e.kind > KIND_TREE {

@@ -109,11 +109,20 @@ pub fn parse_header(
     what: &str,
 ) -> Result<(u64, Vec<PackEntry>)> {
     let h = keys.open(AAD_PACK_HEADER, sealed, what)?;
+    parse_header_plain(&h, header_offset, what)
+}
+
+/// Parses a pack header's plaintext (public for the fuzz targets).
+pub fn parse_header_plain(
+    h: &[u8],
+    header_offset: u64,
+    what: &str,
+) -> Result<(u64, Vec<PackEntry>)> {
     if h.len() < 12 {
         return Err(Error::corrupt(what, "pack header too short"));
     }
-    let created = le_u64(&h, 0);
-    let count = le_u32(&h, 8) as usize;
+    let created = le_u64(h, 0);
+    let count = le_u32(h, 8) as usize;
     if h.len() != 12 + count * PACK_HEADER_ENTRY_LEN {
         return Err(Error::corrupt(
             what,
@@ -126,9 +135,9 @@ pub fn parse_header(
         let e = PackEntry {
             kind: h[at],
             id: ChunkId::from_slice(&h[at + 1..at + 33]),
-            offset: le_u32(&h, at + 33),
-            sealed_len: le_u32(&h, at + 37),
-            raw_len: le_u32(&h, at + 41),
+            offset: le_u32(h, at + 33),
+            sealed_len: le_u32(h, at + 37),
+            raw_len: le_u32(h, at + 41),
         };
         at += PACK_HEADER_ENTRY_LEN;
         let end = e.offset as u64 + e.sealed_len as u64;
