@@ -56,7 +56,12 @@ pub struct StoreArgs {
 #[derive(Subcommand)]
 enum StoreCmd {
     /// Create a new vault (asks for a passphrase twice).
-    Init,
+    Init {
+        /// Target size of pack files in MiB (1-256). Larger packs mean fewer
+        /// objects; smaller ones suit slow object stores.
+        #[arg(long, default_value_t = 8)]
+        pack_size_mib: u32,
+    },
     /// Back up files and folders, or a disk image with --disk.
     #[command(
         after_help = "Examples:\n  lifeboat store backup --vault ./v /srv/data /etc --tag nightly\n  lifeboat store backup --vault ./v --disk web.qcow2"
@@ -240,7 +245,12 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
         .ok_or_else(|| Error::InvalidArgument("give --vault (or set LIFEBOAT_VAULT)".into()))?;
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&vault_path));
     let pass_file = a.passphrase_file.as_deref();
-    if let StoreCmd::Init = a.cmd {
+    if let StoreCmd::Init { pack_size_mib } = a.cmd {
+        let mut config = VaultConfig::new_default();
+        config.pack_size = pack_size_mib.saturating_mul(1024 * 1024);
+        config.validate().map_err(|_| {
+            Error::InvalidArgument("--pack-size-mib must be between 1 and 256".into())
+        })?;
         let pass = read_secret(
             pass_file,
             "LIFEBOAT_PASSPHRASE",
@@ -251,7 +261,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             backend,
             pass.as_bytes(),
             KdfParams::from_env_or_default(),
-            VaultConfig::new_default(),
+            config,
         )?;
         if out == Output::Json {
             print_json(
@@ -280,7 +290,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
         vault = vault.with_cache_root(c.clone());
     }
     match a.cmd {
-        StoreCmd::Init => unreachable!("handled above"),
+        StoreCmd::Init { .. } => unreachable!("handled above"),
         StoreCmd::Backup {
             paths,
             disk,
