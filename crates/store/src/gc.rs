@@ -252,9 +252,11 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
     let mut by_pack: HashMap<PackId, Vec<PackEntry>> = HashMap::new();
     let mut consumed: HashSet<SegmentId> = HashSet::new();
     let mut protected: HashSet<PackId> = HashSet::new();
+    let mut in_live_segments: HashSet<ChunkId> = HashSet::new();
     index.for_each(|sid, writer, id, loc| {
         if writer != LeaseId::default() && live.contains(&writer) {
             protected.insert(loc.pack);
+            in_live_segments.insert(id);
             return Ok(());
         }
         consumed.insert(sid);
@@ -283,6 +285,21 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
     let mut deleting: HashSet<PackId> = HashSet::new();
     let mut due_records = Vec::new();
     let mut pending: HashSet<PackId> = HashSet::new();
+    // Chunks the index can already serve from a stored pack; a condemned
+    // pack is rescued only for referenced chunks found nowhere else.
+    // A condemned pack can be indexed again meanwhile (a writer that stored
+    // it before its segment was written), so due packs never count here.
+    let due_packs: HashSet<PackId> = records
+        .iter()
+        .filter(|(_, r)| r.time_ms < due_before)
+        .flat_map(|(_, r)| r.packs.iter().copied())
+        .collect();
+    let mut available: HashSet<ChunkId> = in_live_segments;
+    for (p, es) in &by_pack {
+        if listed.contains_key(p) && !due_packs.contains(p) {
+            available.extend(es.iter().map(|e| e.id));
+        }
+    }
     for (name, rec) in &records {
         if rec.time_ms < due_before {
             due_records.push(name.clone());
@@ -290,12 +307,17 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
                 let Some(&size) = listed.get(p) else { continue };
                 // An unreadable condemned pack holds nothing we can use.
                 let entries = pack_entries(backend.as_ref(), &keys, p, size).unwrap_or_default();
-                if entries.iter().any(|e| refs.contains(&e.id)) {
+                if entries
+                    .iter()
+                    .any(|e| refs.contains(&e.id) && !available.contains(&e.id))
+                {
                     report.packs_rescued += 1;
+                    available.extend(entries.iter().map(|e| e.id));
                     by_pack.entry(*p).or_default().extend(entries);
                 } else {
                     to_delete.push(*p);
                     deleting.insert(*p);
+                    by_pack.remove(p);
                     report.bytes_deleted += size;
                 }
             }
