@@ -74,6 +74,9 @@ fn write_round(dir: &Path, w: u64, r: u64) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// Point id → (folder it backed up, files it held).
+type Expected = BTreeMap<String, (PathBuf, BTreeMap<String, Vec<u8>>)>;
+
 fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
         .expect("read_dir")
@@ -101,8 +104,7 @@ fn backups_forget_and_gc_run_together_and_lose_nothing() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    let expected: Arc<Mutex<BTreeMap<String, (PathBuf, BTreeMap<String, Vec<u8>>)>>> =
-        Default::default();
+    let expected: Arc<Mutex<Expected>> = Default::default();
     let done = Arc::new(AtomicBool::new(false));
     let gc_runs = Arc::new(AtomicUsize::new(0));
     let rescued = Arc::new(AtomicUsize::new(0));
