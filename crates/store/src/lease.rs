@@ -1,7 +1,7 @@
 //! Writer leases (docs/format.md §9): how a backup tells the garbage
 //! collector "I may be about to reference chunks you think are unused".
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -100,7 +100,7 @@ pub struct Lease {
     pub id: LeaseId,
     pub started_ms: u64,
     last_refresh: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
+    stop: Option<crossbeam_channel::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     current_name: Arc<Mutex<String>>,
     backend: Arc<dyn Backend>,
@@ -127,27 +127,22 @@ impl Lease {
         let rec = record_for(id, op, started, started);
         backend.put_if_absent(&name, &serde_json::to_vec(&rec).expect("lease serializes"))?;
         let last_refresh = Arc::new(AtomicU64::new(started));
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let current_name = Arc::new(Mutex::new(name));
         let thread = {
-            let (backend, last, stop, cur, op) = (
+            let (backend, last, cur, op) = (
                 backend.clone(),
                 last_refresh.clone(),
-                stop.clone(),
                 current_name.clone(),
                 op.to_string(),
             );
             std::thread::spawn(move || {
                 let mut seq = 0u64;
-                let tick = std::time::Duration::from_millis(200);
-                let mut since = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    since += 200;
-                    if since < LEASE_REFRESH_MS {
-                        continue;
-                    }
-                    since = 0;
+                let every = std::time::Duration::from_millis(LEASE_REFRESH_MS);
+                // Wakes at once when the lease is released (the sender is dropped).
+                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                    stop_rx.recv_timeout(every)
+                {
                     seq += 1;
                     let now = now_ms();
                     let name = format!("leases/{}.{seq}", id.to_hex());
@@ -167,7 +162,7 @@ impl Lease {
             id,
             started_ms: started,
             last_refresh,
-            stop,
+            stop: Some(stop_tx),
             thread: Some(thread),
             current_name,
             backend,
@@ -195,7 +190,7 @@ impl Lease {
     }
 
     fn stop_thread(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

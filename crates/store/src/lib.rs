@@ -39,6 +39,7 @@ pub mod keyfile;
 pub mod lease;
 pub mod manifest;
 pub mod pack;
+pub mod prefetch;
 pub mod restore;
 pub mod retention;
 pub mod tree;

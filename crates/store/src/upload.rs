@@ -212,6 +212,10 @@ impl<'a> Uploader<'a> {
     }
 }
 
+/// Gathers sealed blobs into packs and hands full packs to `STORERS`
+/// threads, so a slow write or fsync of one pack does not stall the
+/// pipeline. Index segments are written only for packs already stored
+/// (docs/format.md §10, rule 1).
 fn run_packer(
     backend: &dyn Backend,
     keys: &VaultKeys,
@@ -220,37 +224,76 @@ fn run_packer(
     rx: Receiver<Sealed>,
     progress: &Progress,
 ) -> Result<UploadStats> {
-    let mut stats = UploadStats::default();
-    let mut pack = PackBuilder::new();
-    let mut unindexed: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
-    let flush_pack = |pack: PackBuilder,
-                      unindexed: &mut Vec<(PackId, Vec<PackEntry>)>,
-                      stats: &mut UploadStats|
-     -> Result<()> {
-        let (id, bytes, entries) = pack.finish(keys);
-        backend.put_if_absent(&pack_name(&id), &bytes)?;
-        stats.packs += 1;
-        stats.stored_bytes += bytes.len() as u64;
-        progress
-            .bytes_stored
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        unindexed.push((id, entries));
-        Ok(())
-    };
-    for s in rx {
-        pack.add(s.kind, s.id, &s.sealed, s.raw_len);
-        if pack.len() >= pack_size {
-            flush_pack(std::mem::take(&mut pack), &mut unindexed, &mut stats)?;
-            if unindexed.len() >= INDEX_FLUSH_PACKS {
-                write_segments(backend, keys, writer, &mut unindexed, &mut stats)?;
+    const STORERS: usize = 3;
+    let (pack_tx, pack_rx) = bounded::<(PackId, Vec<u8>, Vec<PackEntry>)>(1);
+    let (done_tx, done_rx) = bounded::<Result<(PackId, u64, Vec<PackEntry>)>>(STORERS * 2);
+    std::thread::scope(|s| {
+        for _ in 0..STORERS {
+            let (pack_rx, done_tx) = (pack_rx.clone(), done_tx.clone());
+            s.spawn(move || {
+                for (id, bytes, entries) in pack_rx {
+                    let r = backend
+                        .put_if_absent(&pack_name(&id), &bytes)
+                        .map(|_| (id, bytes.len() as u64, entries));
+                    if done_tx.send(r).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(pack_rx);
+        drop(done_tx);
+        // The indexer: collects stored packs, writes segments as they fill.
+        let indexer = s.spawn(move || -> Result<UploadStats> {
+            let mut stats = UploadStats::default();
+            let mut unindexed: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
+            let mut first_err = None;
+            for r in done_rx {
+                match r {
+                    Ok((id, len, entries)) if first_err.is_none() => {
+                        stats.packs += 1;
+                        stats.stored_bytes += len;
+                        progress.bytes_stored.fetch_add(len, Ordering::Relaxed);
+                        unindexed.push((id, entries));
+                        if unindexed.len() >= INDEX_FLUSH_PACKS
+                            && let Err(e) =
+                                write_segments(backend, keys, writer, &mut unindexed, &mut stats)
+                        {
+                            first_err = Some(e);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first_err {
+                return Err(e);
+            }
+            write_segments(backend, keys, writer, &mut unindexed, &mut stats)?;
+            Ok(stats)
+        });
+        let mut pack = PackBuilder::new();
+        let mut send_failed = false;
+        for s in rx {
+            if send_failed {
+                continue; // drain, so no worker blocks
+            }
+            pack.add(s.kind, s.id, &s.sealed, s.raw_len);
+            if pack.len() >= pack_size {
+                let full = std::mem::take(&mut pack).finish(keys);
+                send_failed = pack_tx.send(full).is_err();
             }
         }
-    }
-    if !pack.is_empty() {
-        flush_pack(pack, &mut unindexed, &mut stats)?;
-    }
-    write_segments(backend, keys, writer, &mut unindexed, &mut stats)?;
-    Ok(stats)
+        if !pack.is_empty() && !send_failed {
+            let _ = pack_tx.send(pack.finish(keys));
+        }
+        drop(pack_tx);
+        indexer
+            .join()
+            .unwrap_or_else(|_| Err(Error::External("the indexer thread panicked".into())))
+    })
 }
 
 /// Writes index segments for packs already stored, at most
