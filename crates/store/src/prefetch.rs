@@ -2,7 +2,9 @@
 //! `lstat` at a time; on a cold cache each one waits for the disk. A few
 //! threads walking the same trees ahead of it keep several metadata reads in
 //! flight, so the walk itself mostly finds inodes already cached. It only
-//! reads metadata (never file contents) and stops when the backup ends.
+//! reads metadata — plus, when asked (a first backup, where every file will
+//! be read), asks the kernel to read small files ahead — and stops when the
+//! backup ends.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -11,6 +13,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 const THREADS: usize = 4;
+/// Files smaller than this are read ahead when contents are wanted; larger
+/// ones get the kernel's own sequential readahead.
+const SMALL_FILE: u64 = 1 << 20;
 
 pub struct StatAhead {
     stop: Arc<AtomicBool>,
@@ -23,7 +28,7 @@ struct Queue {
 }
 
 impl StatAhead {
-    pub fn start(roots: Vec<PathBuf>) -> Self {
+    pub fn start(roots: Vec<PathBuf>, contents: bool) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new((
             Mutex::new(Queue {
@@ -35,14 +40,14 @@ impl StatAhead {
         let threads = (0..THREADS)
             .map(|_| {
                 let (stop, shared) = (stop.clone(), shared.clone());
-                std::thread::spawn(move || worker(&stop, &shared))
+                std::thread::spawn(move || worker(&stop, &shared, contents))
             })
             .collect();
         Self { stop, threads }
     }
 }
 
-fn worker(stop: &AtomicBool, shared: &(Mutex<Queue>, Condvar)) {
+fn worker(stop: &AtomicBool, shared: &(Mutex<Queue>, Condvar), contents: bool) {
     let (lock, cv) = shared;
     loop {
         let dir = {
@@ -72,10 +77,13 @@ fn worker(stop: &AtomicBool, shared: &(Mutex<Queue>, Condvar)) {
                     break;
                 }
                 // lstat pulls the inode into the cache; the result is not needed here.
-                if let Ok(m) = std::fs::symlink_metadata(e.path())
-                    && m.is_dir()
-                {
+                let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+                    continue;
+                };
+                if m.is_dir() {
                     sub.push(e.path());
+                } else if contents && m.is_file() && m.len() > 0 && m.len() < SMALL_FILE {
+                    read_ahead(&e.path());
                 }
             }
         }
@@ -92,5 +100,13 @@ impl Drop for StatAhead {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+fn read_ahead(path: &std::path::Path) {
+    use std::os::fd::AsRawFd;
+    if let Ok(f) = std::fs::File::open(path) {
+        // SAFETY: advisory call on a descriptor we hold open; errors are ignored.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED) };
     }
 }
