@@ -60,7 +60,8 @@ fn entry_from_meta(path: String, kind: EntryType, m: &Metadata) -> Entry {
         size: if kind == EntryType::File { m.size() } else { 0 },
         mtime: nanos(m.mtime(), m.mtime_nsec()),
         ctime: nanos(m.ctime(), m.ctime_nsec()),
-        atime: nanos(m.atime(), m.atime_nsec()),
+        // Access times are not recorded: reading a file for the backup changes
+        // it, so recording it would make every point's file list differ.
         ino: m.ino(),
         nlink: m.nlink(),
         ..Entry::new(path, kind)
@@ -226,8 +227,10 @@ impl Run<'_, '_, '_> {
             return self.emit(&e);
         }
         match self.read_file(fs_path, &meta) {
-            Ok((chunks, changed)) => {
+            Ok((chunks, read, changed)) => {
                 e.chunks = chunks;
+                self.summary.bytes = self.summary.bytes - e.size + read;
+                e.size = read;
                 if changed {
                     e.changed = true;
                     self.changed = true;
@@ -260,40 +263,125 @@ impl Run<'_, '_, '_> {
         Ok(())
     }
 
-    /// Reads and chunks one file; says whether it changed meanwhile.
-    fn read_file(&mut self, path: &Path, before: &Metadata) -> Result<(Vec<ChunkRef>, bool)> {
+    /// Reads and chunks one file. Returns its chunks, the bytes actually read
+    /// (the size to record) and whether it changed meanwhile.
+    fn read_file(&mut self, path: &Path, before: &Metadata) -> Result<(Vec<ChunkRef>, u64, bool)> {
         let ctx = || format!("{}", path.display());
         let mut f = File::open(path).map_err(|e| Error::io(ctx(), e))?;
-        let cfg = self.vault.config().chunker;
         let mut chunks = Vec::new();
-        if before.size() < cfg.min as u64 {
-            let mut data = Vec::with_capacity(before.size() as usize + 1);
-            f.read_to_end(&mut data).map_err(|e| Error::io(ctx(), e))?;
-            if !data.is_empty() {
-                self.push_chunk(&mut chunks, data)?;
-            }
+        let mut read = 0u64;
+        // A sparse file is read extent by extent (SEEK_DATA/SEEK_HOLE), so
+        // its holes are recorded as holes however the data falls into chunks.
+        let sparse = before.blocks() * 512 < before.size();
+        let extents = if sparse {
+            data_extents(&f, before.size())
         } else {
-            let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
-                &mut f,
-                cfg.min as usize,
-                cfg.avg as usize,
-                cfg.max as usize,
-                fastcdc::v2020::Normalization::Level1,
-                self.up.keys().chunker_seed(),
-            );
-            for c in cdc {
-                let c = c.map_err(|e| Error::io(ctx(), e.into()))?;
-                self.push_chunk(&mut chunks, c.data)?;
+            vec![(0, before.size())]
+        };
+        let mut pos = 0u64;
+        for (start, end) in extents {
+            if start > pos {
+                push_zero(&mut chunks, start - pos);
+                read += start - pos;
             }
+            if sparse {
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(start))
+                    .map_err(|e| Error::io(ctx(), e))?;
+            }
+            // The last extent is read to the end of the file, so a file that
+            // grew while it was read is taken whole (and marked changed).
+            let limit = if end >= before.size() {
+                u64::MAX
+            } else {
+                end - start
+            };
+            read += self.chunk_stream((&mut f).take(limit), &mut chunks, &ctx)?;
+            pos = end;
+        }
+        if pos < before.size() && read < before.size() {
+            push_zero(&mut chunks, before.size() - read);
+            read = before.size();
         }
         let after = f.metadata().map_err(|e| Error::io(ctx(), e))?;
         let changed = after.size() != before.size()
+            || read != before.size()
             || after.mtime() != before.mtime()
             || after.mtime_nsec() != before.mtime_nsec()
             || after.ctime() != before.ctime()
             || after.ctime_nsec() != before.ctime_nsec();
-        Ok((chunks, changed))
+        Ok((chunks, read, changed))
     }
+
+    /// Cuts a stream into chunks and stores them; returns the bytes read.
+    fn chunk_stream(
+        &mut self,
+        mut r: impl Read,
+        chunks: &mut Vec<ChunkRef>,
+        ctx: &dyn Fn() -> String,
+    ) -> Result<u64> {
+        let cfg = self.vault.config().chunker;
+        // Read up to the minimum chunk size first: most files end there and
+        // need no chunker (and no chunker buffer).
+        let mut head = Vec::with_capacity(64 * 1024);
+        (&mut r)
+            .take(cfg.min as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(ctx(), e))?;
+        if (head.len() as u64) < cfg.min as u64 {
+            let n = head.len() as u64;
+            if n > 0 {
+                self.push_chunk(chunks, head)?;
+            }
+            return Ok(n);
+        }
+        let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
+            std::io::Cursor::new(head).chain(r),
+            cfg.min as usize,
+            cfg.avg as usize,
+            cfg.max as usize,
+            fastcdc::v2020::Normalization::Level1,
+            self.up.keys().chunker_seed(),
+        );
+        let mut n = 0;
+        for c in cdc {
+            let c = c.map_err(|e| Error::io(ctx(), e.into()))?;
+            n += c.data.len() as u64;
+            self.push_chunk(chunks, c.data)?;
+        }
+        Ok(n)
+    }
+}
+
+/// The data extents of a file, from SEEK_DATA/SEEK_HOLE; the whole file
+/// when the file system cannot tell.
+fn data_extents(f: &File, size: u64) -> Vec<(u64, u64)> {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(f);
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    while pos < size {
+        // SAFETY: lseek on an open descriptor; -1 on error or past the last data.
+        let data = unsafe { libc::lseek(fd, pos as libc::off_t, libc::SEEK_DATA) };
+        if data < 0 {
+            if out.is_empty() && std::io::Error::last_os_error().raw_os_error() != Some(libc::ENXIO)
+            {
+                return vec![(0, size)];
+            }
+            break;
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        let end = if hole < 0 {
+            size
+        } else {
+            (hole as u64).min(size)
+        };
+        if end <= data as u64 {
+            break;
+        }
+        out.push((data as u64, end));
+        pos = end;
+    }
+    out
 }
 
 pub fn is_zero(data: &[u8]) -> bool {

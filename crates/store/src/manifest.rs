@@ -160,7 +160,8 @@ pub struct Entry {
     pub mtime: i64,
     #[serde(default)]
     pub ctime: i64,
-    #[serde(default)]
+    /// Not recorded by this version (see backup.rs); restore uses mtime when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub atime: i64,
     #[serde(default)]
     pub ino: u64,
@@ -214,6 +215,10 @@ impl Entry {
             ChunkRef::Zero(_) => None,
         })
     }
+}
+
+fn is_zero(x: &i64) -> bool {
+    *x == 0
 }
 
 /// Checks that a manifest path is relative, normal and cannot escape a target.

@@ -24,6 +24,21 @@ use crate::tree::TreeReader;
 use crate::upload::Progress;
 use crate::vault::Vault;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn disk_names() {
+        use super::disk_file_name as n;
+        assert_eq!(n("web.raw", "raw"), "web.raw");
+        assert_eq!(n("web.raw", "qcow2"), "web.qcow2");
+        assert_eq!(n("vm.qcow2", "raw"), "vm.raw");
+        assert_eq!(n("vm.qcow2", "qcow2"), "vm.qcow2");
+        assert_eq!(n("disk", "raw"), "disk");
+        assert_eq!(n("disk", "qcow2"), "disk.qcow2");
+        assert_eq!(n("a.vmdk", "raw"), "a.raw");
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Conflict {
     /// Stop with TARGET_EXISTS when something is in the way.
@@ -163,10 +178,15 @@ impl Target {
     }
 
     fn set_times_at(dir: RawFd, name: &CString, e: &Entry) {
-        let ts = [timespec(e.atime), timespec(e.mtime)];
+        let ts = [timespec(atime_of(e)), timespec(e.mtime)];
         // SAFETY: valid descriptor, name and a two-element timespec array.
         unsafe { libc::utimensat(dir, name.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
     }
+}
+
+/// Points do not record access times; a restored object gets its mtime.
+fn atime_of(e: &Entry) -> i64 {
+    if e.atime != 0 { e.atime } else { e.mtime }
 }
 
 fn timespec(ns: i64) -> libc::timespec {
@@ -262,11 +282,11 @@ pub fn restore(
                 continue;
             }
             if let Err(err) = check_safe_path(&e.path) {
-                report
-                    .lock()
-                    .expect("report lock")
-                    .errors
-                    .push(err.to_string());
+                report.lock().expect("report lock").errors.push(format!(
+                    "{}: [{}] {err}",
+                    e.path,
+                    err.code()
+                ));
                 continue;
             }
             let path = e.path.clone();
@@ -363,7 +383,7 @@ fn finish_dir(t: &Target, e: &Entry) -> Result<()> {
     }
     // SAFETY: valid descriptor.
     unsafe { libc::fchmod(f.as_raw_fd(), e.mode & 0o7777) };
-    let ts = [timespec(e.atime), timespec(e.mtime)];
+    let ts = [timespec(atime_of(e)), timespec(e.mtime)];
     // SAFETY: valid descriptor and two timespecs.
     unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) };
     Ok(())
@@ -425,7 +445,7 @@ fn restore_file(
     }
     // SAFETY: valid descriptor.
     unsafe { libc::fchmod(f.as_raw_fd(), e.mode & 0o7777) };
-    let ts = [timespec(e.atime), timespec(e.mtime)];
+    let ts = [timespec(atime_of(e)), timespec(e.mtime)];
     // SAFETY: valid descriptor and two timespecs.
     unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) };
     progress.files_done.fetch_add(1, Ordering::Relaxed);
@@ -525,18 +545,7 @@ fn restore_disks(
         if e.path.contains('/') {
             return Err(Error::UnsafePath(e.path.clone()));
         }
-        let out_name = if fmt == "qcow2" {
-            match e
-                .path
-                .strip_suffix(".raw")
-                .or_else(|| e.path.strip_suffix(".img"))
-            {
-                Some(stem) => format!("{stem}.qcow2"),
-                None => format!("{}.qcow2", e.path),
-            }
-        } else {
-            e.path.clone()
-        };
+        let out_name = disk_file_name(&e.path, &fmt);
         let out = target.join(&out_name);
         if std::fs::symlink_metadata(&out).is_ok() {
             match opts.conflict {
@@ -575,6 +584,18 @@ fn restore_disks(
         report.written.push(out.display().to_string());
     }
     Ok(report)
+}
+
+/// The restored image's name: a name saying another format gets the right extension.
+fn disk_file_name(name: &str, fmt: &str) -> String {
+    const IMAGE_EXTS: [&str; 6] = [".raw", ".img", ".qcow2", ".vmdk", ".vhdx", ".vdi"];
+    let ext = IMAGE_EXTS.iter().find(|x| name.ends_with(*x));
+    match (fmt, ext) {
+        ("raw", Some(&".raw" | &".img")) | ("qcow2", Some(&".qcow2")) => name.to_string(),
+        (_, Some(x)) => format!("{}.{fmt}", &name[..name.len() - x.len()]),
+        (_, None) if fmt == "raw" => name.to_string(),
+        (_, None) => format!("{name}.{fmt}"),
+    }
 }
 
 fn write_disk_raw(

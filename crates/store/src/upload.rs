@@ -15,7 +15,7 @@ use crate::backend::Backend;
 use crate::crypto::VaultKeys;
 use crate::error::{Error, Result};
 use crate::format::*;
-use crate::id::{ChunkId, LeaseId, PackId};
+use crate::id::{ChunkId, LeaseId, PackId, SegmentId};
 use crate::index::{Index, Location, Segment, segment_name};
 use crate::pack::{PackBuilder, PackEntry, pack_name};
 
@@ -304,12 +304,13 @@ pub fn write_segments(
     writer: LeaseId,
     packs: &mut Vec<(PackId, Vec<PackEntry>)>,
     stats: &mut UploadStats,
-) -> Result<()> {
+) -> Result<Vec<SegmentId>> {
+    let mut written = Vec::new();
     let mut batch: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
     let mut n = 0;
     for (id, entries) in packs.drain(..) {
         if n + entries.len() > INDEX_SEGMENT_MAX_ENTRIES && !batch.is_empty() {
-            put_segment(backend, keys, writer, &batch)?;
+            written.push(put_segment(backend, keys, writer, &batch)?);
             stats.segments += 1;
             batch.clear();
             n = 0;
@@ -318,10 +319,10 @@ pub fn write_segments(
         batch.push((id, entries));
     }
     if !batch.is_empty() {
-        put_segment(backend, keys, writer, &batch)?;
+        written.push(put_segment(backend, keys, writer, &batch)?);
         stats.segments += 1;
     }
-    Ok(())
+    Ok(written)
 }
 
 fn put_segment(
@@ -329,11 +330,11 @@ fn put_segment(
     keys: &VaultKeys,
     writer: LeaseId,
     batch: &[(PackId, Vec<PackEntry>)],
-) -> Result<()> {
+) -> Result<SegmentId> {
     let seg = Segment::build(writer, batch);
     let (sid, bytes) = seg.encode(keys);
     backend.put_if_absent(&segment_name(&sid), &bytes)?;
-    Ok(())
+    Ok(sid)
 }
 
 /// A location helper for callers that keep their own map of stored chunks.

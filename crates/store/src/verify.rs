@@ -10,10 +10,9 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::format::*;
 use crate::id::{ChunkId, LeaseId, PackId, PointId, SegmentId};
 use crate::index::segment_name;
-use crate::manifest::point_name;
+use crate::manifest::{ChunkRef, point_name};
 use crate::pack::{PackEntry, pack_name, parse_pack};
 use crate::tree::TreeReader;
 use crate::upload::{UploadStats, write_segments};
@@ -83,15 +82,13 @@ pub fn repair_index(vault: &Vault) -> Result<usize> {
     }
     let n = items.iter().map(|(_, e)| e.len()).sum();
     let mut stats = UploadStats::default();
-    write_segments(backend, keys, LeaseId::default(), &mut items, &mut stats)?;
-    let new: HashSet<String> = backend
-        .list("index/")?
-        .into_iter()
-        .map(|o| o.name)
-        .collect();
+    let written: HashSet<String> =
+        write_segments(backend, keys, LeaseId::default(), &mut items, &mut stats)?
+            .iter()
+            .map(segment_name)
+            .collect();
     for name in old {
-        // A rebuilt segment can be byte-identical only by chance of nonce; keep any new one.
-        if !new.contains(&name) || stats.segments == 0 {
+        if !written.contains(&name) {
             backend.delete(&name)?;
         }
     }
@@ -139,6 +136,7 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
         }
         let bad_m = Mutex::new(HashMap::<ChunkId, String>::new());
         let damaged_packs = Mutex::new(Vec::new());
+        let unparsed = Mutex::new(HashSet::<PackId>::new());
         let stats = Mutex::new((0usize, 0u64, 0u64));
         let queue = Mutex::new(chosen.into_iter());
         let threads = std::thread::available_parallelism()
@@ -160,6 +158,7 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
                                     .lock()
                                     .expect("lock")
                                     .push(format!("{name}: {e}"));
+                                unparsed.lock().expect("lock").insert(p);
                                 continue;
                             }
                         };
@@ -189,6 +188,7 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
                                     .lock()
                                     .expect("lock")
                                     .push(format!("{name}: {err}"));
+                                unparsed.lock().expect("lock").insert(p);
                             }
                         }
                         bad_m.lock().expect("lock").extend(local_bad);
@@ -206,20 +206,49 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
         report.packs_read = st.0;
         report.bytes_read = st.1;
         report.chunks_checked = st.2;
-        // Chunks whose whole pack could not be parsed.
-        let broken: HashSet<String> = report
-            .damaged_packs
-            .iter()
-            .filter_map(|d| d.split(':').next().map(String::from))
-            .collect();
-        if !broken.is_empty() {
+        // Packs whose header could not be read: check their indexed chunks
+        // one by one, so intact blobs in a damaged pack still count as good.
+        let unparsed = unparsed.into_inner().expect("lock");
+        if !unparsed.is_empty() {
+            let mut suspects = Vec::new();
             index.for_each(|_, _, id, loc| {
-                if broken.contains(&pack_name(&loc.pack)) {
-                    bad.entry(id)
-                        .or_insert_with(|| format!("{} is damaged", pack_name(&loc.pack)));
+                if unparsed.contains(&loc.pack) {
+                    suspects.push((id, loc));
                 }
                 Ok(())
             })?;
+            for (id, loc) in suspects {
+                if let Err(e) = vault.read_chunk(&id, &loc) {
+                    bad.entry(id)
+                        .or_insert_with(|| format!("{}: {e}", pack_name(&loc.pack)));
+                }
+            }
+        }
+    }
+
+    // Index segments as stored in the vault (the local cache may hide damage).
+    for o in backend.list("index/")? {
+        let what = o.name.clone();
+        let check = backend.get(&o.name).and_then(|bytes| {
+            let hex = o.name.trim_start_matches("index/");
+            if SegmentId::from_hex(hex).ok() != Some(SegmentId::of_bytes(&bytes)) {
+                return Err(Error::corrupt(&what, "content does not match its name"));
+            }
+            crate::index::Segment::decode(keys, &bytes, &what).map(|_| ())
+        });
+        match check {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                let line = format!("{what}: {e}");
+                if !report
+                    .damaged_index_segments
+                    .iter()
+                    .any(|d| d.starts_with(&what))
+                {
+                    report.damaged_index_segments.push(line);
+                }
+            }
         }
     }
 
@@ -289,6 +318,23 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
                         break;
                     }
                 }
+                if why_file.is_none() && !e.chunks.is_empty() {
+                    let mut total = 0u64;
+                    for c in &e.chunks {
+                        total += match c {
+                            ChunkRef::Zero(n) => *n,
+                            ChunkRef::Id(id) => {
+                                index.locate(id)?.map(|l| l.raw_len as u64).unwrap_or(0)
+                            }
+                        };
+                    }
+                    if total != e.size {
+                        why_file = Some(format!(
+                            "chunks hold {total} bytes, the entry says {}",
+                            e.size
+                        ));
+                    }
+                }
                 if let Some(why) = why_file {
                     if dp.reason.is_empty() {
                         dp.reason = why;
@@ -304,6 +350,5 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
             report.damaged_points.push(dp);
         }
     }
-    let _ = (SegmentId::of_bytes(b""), Error::LastKey, KIND_DATA);
     Ok(report)
 }

@@ -1,0 +1,192 @@
+//! Engine properties checked through the library: keyed chunking, compression
+//! only where it pays, metadata deduplication across points, and the index
+//! agreeing with the packs.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lifeboat_store::Vault;
+use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backup::{BackupOptions, backup_files};
+use lifeboat_store::config::VaultConfig;
+use lifeboat_store::format::{KIND_DATA, KIND_TREE, SEAL_OVERHEAD};
+use lifeboat_store::keyfile::KdfParams;
+use lifeboat_store::upload::Progress;
+
+fn vault_at(dir: &Path) -> Vault {
+    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.join("vault")));
+    Vault::init(
+        backend,
+        b"pw",
+        KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        },
+        VaultConfig::new_default(),
+    )
+    .expect("init")
+    .with_cache_root(dir.join("cache"))
+}
+
+fn backup(v: &Vault, src: &Path) -> lifeboat_store::backup::BackupOutcome {
+    backup_files(
+        v,
+        &[src.to_path_buf()],
+        &BackupOptions::default(),
+        Arc::new(Progress::default()),
+        &mut |_| {},
+    )
+    .expect("backup")
+}
+
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// (kind, raw length, sealed length) of every indexed chunk.
+fn chunk_shapes(v: &Vault) -> Vec<(u8, u32, u32)> {
+    let index = v.load_index().expect("index");
+    let mut out = Vec::new();
+    index
+        .for_each(|_, _, _, loc| {
+            out.push((loc.kind, loc.raw_len, loc.sealed_len));
+            Ok(())
+        })
+        .expect("for_each");
+    out.sort();
+    out
+}
+
+#[test]
+fn chunk_boundaries_depend_on_the_vault_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join("big.bin"), pseudo_random(24 << 20, 7)).expect("write");
+    let a = vault_at(&dir.path().join("a"));
+    let b = vault_at(&dir.path().join("b"));
+    backup(&a, &src);
+    backup(&b, &src);
+    let sizes = |v: &Vault| -> Vec<u32> {
+        chunk_shapes(v)
+            .into_iter()
+            .filter(|c| c.0 == KIND_DATA)
+            .map(|c| c.1)
+            .collect()
+    };
+    let (sa, sb) = (sizes(&a), sizes(&b));
+    assert!(
+        sa.len() > 5 && sb.len() > 5,
+        "expected many chunks: {sa:?} {sb:?}"
+    );
+    assert_eq!(sa.iter().map(|&x| x as u64).sum::<u64>(), 24 << 20);
+    assert_ne!(
+        sa, sb,
+        "two vaults cut the same data at the same places: chunking is not keyed"
+    );
+}
+
+#[test]
+fn incompressible_chunks_are_stored_raw_and_text_is_compressed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join("random.bin"), pseudo_random(300_000, 3)).expect("write");
+    std::fs::write(
+        src.join("text.log"),
+        b"2026-11-25 INFO backup finished\n".repeat(9000),
+    )
+    .expect("write");
+    let v = vault_at(dir.path());
+    backup(&v, &src);
+    let data: Vec<_> = chunk_shapes(&v)
+        .into_iter()
+        .filter(|c| c.0 == KIND_DATA)
+        .collect();
+    assert_eq!(data.len(), 2);
+    for (_, raw, sealed) in data {
+        if raw == 300_000 {
+            assert_eq!(
+                sealed as usize,
+                raw as usize + 1 + SEAL_OVERHEAD,
+                "random data must be stored raw"
+            );
+        } else {
+            assert!(
+                (sealed as u64) < raw as u64 / 20,
+                "text stored at {sealed} of {raw} bytes"
+            );
+        }
+    }
+}
+
+#[test]
+fn unchanged_trees_add_no_metadata_and_changes_add_little() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    for d in 0..30 {
+        let sub = src.join(format!("dir{d:02}"));
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        for f in 0..100 {
+            std::fs::write(sub.join(format!("file{f:03}.txt")), format!("{d}/{f}")).expect("write");
+        }
+    }
+    let v = vault_at(dir.path());
+    let first = backup(&v, &src);
+    assert!(
+        first.point.tree.len() > 1,
+        "3000 entries should span several tree chunks"
+    );
+    let again = backup(&v, &src);
+    assert_eq!(
+        again.point.summary.added_bytes, 0,
+        "an unchanged tree must store nothing new"
+    );
+    assert_eq!(again.point.summary.unchanged_files, 3000);
+    std::fs::write(src.join("dir15/file050.txt"), "changed").expect("write");
+    let third = backup(&v, &src);
+    let tree_bytes: u64 = chunk_shapes(&v)
+        .iter()
+        .filter(|c| c.0 == KIND_TREE)
+        .map(|c| c.1 as u64)
+        .sum();
+    assert!(
+        third.point.summary.added_bytes < tree_bytes / 2,
+        "one changed file re-stored {} of {} tree bytes",
+        third.point.summary.added_bytes,
+        tree_bytes
+    );
+}
+
+#[test]
+fn index_matches_pack_headers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    for i in 0..20 {
+        std::fs::write(
+            src.join(format!("f{i}")),
+            pseudo_random(200_000 + i * 1000, i as u64 + 1),
+        )
+        .expect("write");
+    }
+    let v = vault_at(dir.path());
+    backup(&v, &src);
+    let before = chunk_shapes(&v);
+    let rebuilt = lifeboat_store::verify::repair_index(&v).expect("repair");
+    assert_eq!(
+        rebuilt,
+        before.len(),
+        "every indexed chunk is described by its pack"
+    );
+    assert_eq!(chunk_shapes(&v), before);
+}
