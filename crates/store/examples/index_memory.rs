@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use lifeboat_store::Vault;
 use lifeboat_store::backend::{Backend, LocalBackend};
 use lifeboat_store::backup::{BackupOptions, backup_files};
 use lifeboat_store::config::VaultConfig;
@@ -18,7 +19,6 @@ use lifeboat_store::index::{Segment, segment_name};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::pack::PackEntry;
 use lifeboat_store::upload::Progress;
-use lifeboat_store::Vault;
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -38,11 +38,18 @@ fn reset_peak() {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let n: u64 = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
     let source = args.get(2).ok_or("usage: index_memory N SOURCE_DIR")?;
     let work = tempfile::tempdir()?;
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(work.path().join("vault")));
-    let kdf = KdfParams { m_kib: 1024, t: 1, p: 1 };
+    let kdf = KdfParams {
+        m_kib: 1024,
+        t: 1,
+        p: 1,
+    };
     let vault = Vault::init(backend.clone(), b"bench", kdf, VaultConfig::new_default())?
         .with_cache_root(work.path().join("cache"));
     let t = std::time::Instant::now();
@@ -83,7 +90,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         backend.put_if_absent(&segment_name(&sid), &bytes)?;
         written += count;
     }
-    println!("wrote {n} synthetic index entries in {:.1}s", t.elapsed().as_secs_f64());
+    println!(
+        "wrote {n} synthetic index entries in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     let baseline = peak_rss_kib();
     for label in ["cold index cache", "warm index cache"] {
         reset_peak();
@@ -92,7 +102,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let out = backup_files(
             &vault,
             &[std::path::PathBuf::from(source)],
-            &BackupOptions { force_read: true, ..Default::default() },
+            &BackupOptions {
+                force_read: true,
+                ..Default::default()
+            },
             progress,
             &mut |_| {},
         )?;
