@@ -16,6 +16,35 @@ pub const POINT_VERSION: u8 = 1;
 
 /// Length of the prologue of packs, index segments and points: magic, version, 3 zero bytes.
 pub const PROLOGUE_LEN: usize = 8;
+
+/// The prologue of a pack, index segment or point.
+pub fn prologue(magic: &[u8; 4], version: u8) -> [u8; PROLOGUE_LEN] {
+    [magic[0], magic[1], magic[2], magic[3], version, 0, 0, 0]
+}
+
+/// Checks a prologue; `kind` names the object in errors ("pack", "index segment", …).
+pub fn check_prologue(
+    bytes: &[u8],
+    magic: &[u8; 4],
+    version: u8,
+    kind: &str,
+    what: &str,
+) -> crate::error::Result<()> {
+    use crate::error::Error;
+    if bytes.len() < PROLOGUE_LEN || &bytes[..4] != magic {
+        return Err(Error::corrupt(what, format!("not a {kind} (bad magic)")));
+    }
+    if bytes[5..8] != [0, 0, 0] {
+        return Err(Error::corrupt(what, "reserved prologue bytes are not zero"));
+    }
+    if bytes[4] != version {
+        return Err(Error::corrupt(
+            what,
+            format!("unknown {kind} version {}", bytes[4]),
+        ));
+    }
+    Ok(())
+}
 /// Length of the pack trailer: header length u32 and the trailer magic.
 pub const PACK_TRAILER_LEN: usize = 8;
 /// Bytes per entry in a pack header: kind, id, offset, sealed length, raw length.

@@ -95,25 +95,13 @@ impl Segment {
             p.push(e.kind);
         }
         let mut out = Vec::with_capacity(p.len() + 64);
-        out.extend_from_slice(INDEX_MAGIC);
-        out.extend_from_slice(&[INDEX_VERSION, 0, 0, 0]);
+        out.extend_from_slice(&prologue(INDEX_MAGIC, INDEX_VERSION));
         out.extend_from_slice(&keys.seal(AAD_INDEX, &p));
         (SegmentId::of_bytes(&out), out)
     }
 
     pub fn decode(keys: &VaultKeys, bytes: &[u8], what: &str) -> Result<Self> {
-        if bytes.len() < PROLOGUE_LEN || &bytes[..4] != INDEX_MAGIC {
-            return Err(Error::corrupt(what, "not an index segment (bad magic)"));
-        }
-        if bytes[5..8] != [0, 0, 0] {
-            return Err(Error::corrupt(what, "reserved prologue bytes are not zero"));
-        }
-        if bytes[4] != INDEX_VERSION {
-            return Err(Error::corrupt(
-                what,
-                format!("unknown index version {}", bytes[4]),
-            ));
-        }
+        check_prologue(bytes, INDEX_MAGIC, INDEX_VERSION, "index segment", what)?;
         let p = keys.open(AAD_INDEX, &bytes[PROLOGUE_LEN..], what)?;
         Self::decode_plain(&p, what)
     }

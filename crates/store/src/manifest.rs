@@ -71,25 +71,13 @@ impl Point {
         // Compressing into a Vec cannot fail.
         zstd::stream::copy_encode(&json[..], &mut plain, 3).expect("zstd into memory");
         let mut out = Vec::with_capacity(plain.len() + 64);
-        out.extend_from_slice(POINT_MAGIC);
-        out.extend_from_slice(&[POINT_VERSION, 0, 0, 0]);
+        out.extend_from_slice(&prologue(POINT_MAGIC, POINT_VERSION));
         out.extend_from_slice(&keys.seal(AAD_POINT, &plain));
         (PointId::of_bytes(&out), out)
     }
 
     pub fn decode(keys: &VaultKeys, bytes: &[u8], what: &str) -> Result<Self> {
-        if bytes.len() < PROLOGUE_LEN || &bytes[..4] != POINT_MAGIC {
-            return Err(Error::corrupt(what, "not a point manifest (bad magic)"));
-        }
-        if bytes[5..8] != [0, 0, 0] {
-            return Err(Error::corrupt(what, "reserved prologue bytes are not zero"));
-        }
-        if bytes[4] != POINT_VERSION {
-            return Err(Error::corrupt(
-                what,
-                format!("unknown manifest version {}", bytes[4]),
-            ));
-        }
+        check_prologue(bytes, POINT_MAGIC, POINT_VERSION, "point manifest", what)?;
         let plain = keys.open(AAD_POINT, &bytes[PROLOGUE_LEN..], what)?;
         let json = decode_encoded(&plain, 64 << 20, what)?;
         serde_json::from_slice(&json).map_err(|e| Error::corrupt(what, format!("manifest: {e}")))

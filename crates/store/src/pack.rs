@@ -33,8 +33,7 @@ impl Default for PackBuilder {
 impl PackBuilder {
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(DEFAULT_PACK_SIZE as usize + (1 << 20));
-        buf.extend_from_slice(PACK_MAGIC);
-        buf.extend_from_slice(&[PACK_VERSION, 0, 0, 0]);
+        buf.extend_from_slice(&prologue(PACK_MAGIC, PACK_VERSION));
         Self {
             buf,
             entries: Vec::new(),
@@ -151,17 +150,9 @@ pub fn parse_header_plain(
 
 /// Parses a whole pack held in memory: prologue, trailer, header.
 pub fn parse_pack(keys: &VaultKeys, bytes: &[u8], what: &str) -> Result<(u64, Vec<PackEntry>)> {
-    if bytes.len() < PROLOGUE_LEN + PACK_TRAILER_LEN || &bytes[..4] != PACK_MAGIC {
-        return Err(Error::corrupt(what, "not a pack (bad magic)"));
-    }
-    if bytes[5..8] != [0, 0, 0] {
-        return Err(Error::corrupt(what, "reserved prologue bytes are not zero"));
-    }
-    if bytes[4] != PACK_VERSION {
-        return Err(Error::corrupt(
-            what,
-            format!("unknown pack version {}", bytes[4]),
-        ));
+    check_prologue(bytes, PACK_MAGIC, PACK_VERSION, "pack", what)?;
+    if bytes.len() < PROLOGUE_LEN + PACK_TRAILER_LEN {
+        return Err(Error::corrupt(what, "too short to be a pack"));
     }
     let (hoff, hlen) = parse_trailer(
         &bytes[bytes.len() - PACK_TRAILER_LEN..],

@@ -368,13 +368,12 @@ fn restore_dir(t: &Target, e: &Entry) -> Result<()> {
     }
 }
 
-fn finish_dir(t: &Target, e: &Entry) -> Result<()> {
-    let (dir, name) = t.parent_of(&e.path)?;
-    let fd = t.open_dir_at(dir.as_raw_fd(), name, &e.path, false)?;
-    let f = File::from(fd);
+/// xattrs, owner (as root), mode and times of an open file or folder.
+/// Failures only lose metadata, never data, so they are not errors.
+fn apply_metadata(t: &Target, f: &File, e: &Entry) {
     for (k, v) in &e.xattrs {
         if let Ok(v) = hex::decode(v) {
-            let _ = xattr::FileExt::set_xattr(&f, k, &v);
+            let _ = xattr::FileExt::set_xattr(f, k, &v);
         }
     }
     if t.privileged {
@@ -386,6 +385,13 @@ fn finish_dir(t: &Target, e: &Entry) -> Result<()> {
     let ts = [timespec(atime_of(e)), timespec(e.mtime)];
     // SAFETY: valid descriptor and two timespecs.
     unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) };
+}
+
+fn finish_dir(t: &Target, e: &Entry) -> Result<()> {
+    let (dir, name) = t.parent_of(&e.path)?;
+    let fd = t.open_dir_at(dir.as_raw_fd(), name, &e.path, false)?;
+    let f = File::from(fd);
+    apply_metadata(t, &f, e);
     Ok(())
 }
 
@@ -434,20 +440,7 @@ fn restore_file(
         ));
     }
     f.set_len(off).map_err(|err| Error::io(ctx(), err))?;
-    for (k, v) in &e.xattrs {
-        if let Ok(v) = hex::decode(v) {
-            let _ = xattr::FileExt::set_xattr(&f, k, &v);
-        }
-    }
-    if t.privileged {
-        // SAFETY: valid descriptor.
-        unsafe { libc::fchown(f.as_raw_fd(), e.uid, e.gid) };
-    }
-    // SAFETY: valid descriptor.
-    unsafe { libc::fchmod(f.as_raw_fd(), e.mode & 0o7777) };
-    let ts = [timespec(atime_of(e)), timespec(e.mtime)];
-    // SAFETY: valid descriptor and two timespecs.
-    unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) };
+    apply_metadata(t, &f, e);
     progress.files_done.fetch_add(1, Ordering::Relaxed);
     Ok(Some(off))
 }
