@@ -94,11 +94,7 @@ fn a_format_v1_vault_still_opens_verifies_and_restores() {
     // The point was made from a folder named `fixture-source`, wherever it was.
     let root = target.join(p.paths[0].trim_start_matches('/'));
     let mut got = BTreeMap::new();
-    read_tree(
-        &root,
-        &root.parent().expect("parent").to_path_buf(),
-        &mut got,
-    );
+    read_tree(&root, root.parent().expect("parent"), &mut got);
     let want: BTreeMap<String, Vec<u8>> = fixture_source()
         .into_iter()
         .map(|(k, v)| (k.replacen("src", "fixture-source", 1), v))
