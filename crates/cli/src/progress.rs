@@ -23,23 +23,30 @@ impl Display {
         if !enabled || !std::io::stderr().is_terminal() {
             return Self { stop, thread: None };
         }
+        let bar_style = ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let spinner_style =
+            ProgressStyle::with_template("{prefix} {spinner} {bytes} {bytes_per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let bar = match total {
-            Some(t) => ProgressBar::new(t).with_style(
-                ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            ),
-            None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{prefix} {spinner} {bytes} {bytes_per_sec} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            ),
+            Some(t) => ProgressBar::new(t).with_style(bar_style.clone()),
+            None => ProgressBar::new_spinner().with_style(spinner_style),
         };
         bar.set_prefix(label.to_string());
         let s = stop.clone();
+        let mut has_total = total.is_some();
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
+                // A file backup learns its total from the walk ahead; switch
+                // from a spinner to a bar with an ETA once it is known.
+                if !has_total && counters.total_known.load(Ordering::Relaxed) {
+                    bar.set_length(counters.bytes_total.load(Ordering::Relaxed));
+                    bar.set_style(bar_style.clone());
+                    has_total = true;
+                }
                 bar.set_position(counters.bytes_read.load(Ordering::Relaxed));
                 bar.set_message(format!(
                     "{} files, {} new",

@@ -493,7 +493,8 @@ pub fn backup_files(
         .or_else(|| find_parent(vault, PointKind::Files, &host, &paths));
     let parent_point = parent_id.and_then(|id| vault.load_point(&id).ok());
     let read_everything = parent_point.is_none() || opts.force_read;
-    let _stat_ahead = crate::prefetch::StatAhead::start(roots.clone(), read_everything);
+    let _stat_ahead =
+        crate::prefetch::StatAhead::start(roots.clone(), read_everything, progress.clone());
     with_writer(
         vault,
         progress.clone(),

@@ -17,6 +17,8 @@ const THREADS: usize = 4;
 /// ones get the kernel's own sequential readahead.
 const SMALL_FILE: u64 = 1 << 20;
 
+use crate::upload::Progress;
+
 pub struct StatAhead {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -28,7 +30,9 @@ struct Queue {
 }
 
 impl StatAhead {
-    pub fn start(roots: Vec<PathBuf>, contents: bool) -> Self {
+    /// Also adds up the size of every file into `progress.bytes_total`, so
+    /// progress can show an ETA once the walk ahead is complete.
+    pub fn start(roots: Vec<PathBuf>, contents: bool, progress: Arc<Progress>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new((
             Mutex::new(Queue {
@@ -39,15 +43,20 @@ impl StatAhead {
         ));
         let threads = (0..THREADS)
             .map(|_| {
-                let (stop, shared) = (stop.clone(), shared.clone());
-                std::thread::spawn(move || worker(&stop, &shared, contents))
+                let (stop, shared, progress) = (stop.clone(), shared.clone(), progress.clone());
+                std::thread::spawn(move || worker(&stop, &shared, contents, &progress))
             })
             .collect();
         Self { stop, threads }
     }
 }
 
-fn worker(stop: &AtomicBool, shared: &(Mutex<Queue>, Condvar), contents: bool) {
+fn worker(
+    stop: &AtomicBool,
+    shared: &(Mutex<Queue>, Condvar),
+    contents: bool,
+    progress: &Progress,
+) {
     let (lock, cv) = shared;
     loop {
         let dir = {
@@ -61,6 +70,7 @@ fn worker(stop: &AtomicBool, shared: &(Mutex<Queue>, Condvar), contents: bool) {
                     break d;
                 }
                 if q.busy == 0 {
+                    progress.total_known.store(true, Ordering::Relaxed);
                     cv.notify_all();
                     return;
                 }
@@ -80,6 +90,9 @@ fn worker(stop: &AtomicBool, shared: &(Mutex<Queue>, Condvar), contents: bool) {
                 let Ok(m) = std::fs::symlink_metadata(e.path()) else {
                     continue;
                 };
+                if m.is_file() {
+                    progress.bytes_total.fetch_add(m.len(), Ordering::Relaxed);
+                }
                 if m.is_dir() {
                     sub.push(e.path());
                 } else if contents && m.is_file() && m.len() > 0 && m.len() < SMALL_FILE {

@@ -26,6 +26,10 @@ pub struct Progress {
     pub files_done: AtomicU64,
     pub bytes_new: AtomicU64,
     pub bytes_stored: AtomicU64,
+    /// Bytes the whole job will read, as far as known so far.
+    pub bytes_total: AtomicU64,
+    /// Set once `bytes_total` is final (the sources were fully walked).
+    pub total_known: std::sync::atomic::AtomicBool,
 }
 
 struct Job {
