@@ -84,7 +84,7 @@ pub const KIND_TREE: u8 = 1;
 pub const DEFAULT_CDC_MIN: u32 = 512 * 1024;
 pub const DEFAULT_CDC_AVG: u32 = 1024 * 1024;
 pub const DEFAULT_CDC_MAX: u32 = 8 * 1024 * 1024;
-pub const DEFAULT_DISK_CHUNK: u32 = 1024 * 1024;
+pub const DEFAULT_DISK_CHUNK: u32 = 256 * 1024;
 pub const DEFAULT_PACK_SIZE: u32 = 8 * 1024 * 1024;
 pub const DEFAULT_COMPRESSION_LEVEL: i32 = 3;
 pub const TREE_CDC_MIN: u32 = 64 * 1024;
@@ -128,6 +128,8 @@ mod tests {
             CONTEXT_CHUNKER_SEED,
             "512 KiB / 1 MiB /\n  8 MiB",
             "64 KiB / 256 KiB / 1 MiB",
+            "\"disk_chunk_size\": 262144",
+            "pieces (256 KiB by default",
             "at most 65,536 per segment",
             "after every 8 packs",
             "(10 minutes)",
