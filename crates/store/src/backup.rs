@@ -239,6 +239,11 @@ impl Run<'_, '_, '_> {
             }
             Err(err @ Error::StorageFull(_)) => return Err(err),
             Err(Error::Io { context, source }) => {
+                if source.kind() == std::io::ErrorKind::NotFound {
+                    // It vanished between the walk and the read: the point no
+                    // longer shows one moment of the source.
+                    self.changed = true;
+                }
                 self.warn(format!("{context}: {source}; skipped"));
                 self.summary.files -= 1;
                 self.summary.bytes -= meta.size();
