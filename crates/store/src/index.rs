@@ -163,8 +163,12 @@ impl Segment {
 
 // ---------------------------------------------------------------- the cache
 
-const CACHE_MAGIC: &[u8; 8] = b"LBCACHE1";
-const CACHE_HEADER_LEN: u64 = 8 + 8 + 4 + 4 + 16;
+const CACHE_MAGIC: &[u8; 8] = b"LBCACHE2";
+/// magic, entries, packs, bloom words, writer, BLAKE3 of the counts, writer,
+/// pack table, bloom and fences. Entries are not covered (that would mean
+/// hashing the whole index at every open); a damaged entry can only point
+/// at the wrong place, and every read is checked against the chunk id.
+const CACHE_HEADER_LEN: u64 = 8 + 8 + 4 + 4 + 16 + 32;
 const FENCE_EVERY: usize = 256;
 const BLOOM_BITS_PER_KEY: usize = 10;
 const BLOOM_PROBES: u64 = 7;
@@ -206,6 +210,7 @@ struct CachedSegment {
     writer: LeaseId,
     file: File,
     entries: u64,
+    npacks: u32,
     packs_at: u64,
     entries_at: u64,
     bloom: Bloom,
@@ -224,24 +229,30 @@ impl CachedSegment {
         }
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let io = |e| Error::io(format!("writing index cache {}", tmp.display()), e);
+        let mut covered =
+            Vec::with_capacity(32 + seg.packs.len() * 32 + (bloom.words.len() + fences.len()) * 8);
+        covered.extend_from_slice(&(seg.entries.len() as u64).to_le_bytes());
+        covered.extend_from_slice(&(seg.packs.len() as u32).to_le_bytes());
+        covered.extend_from_slice(&(bloom.words.len() as u32).to_le_bytes());
+        covered.extend_from_slice(&seg.writer.0);
+        for p in &seg.packs {
+            covered.extend_from_slice(&p.0);
+        }
+        for wd in &bloom.words {
+            covered.extend_from_slice(&wd.to_le_bytes());
+        }
+        for fe in &fences {
+            covered.extend_from_slice(&fe.to_le_bytes());
+        }
+        let sum = blake3::hash(&covered);
         let f = File::create(&tmp).map_err(io)?;
         let mut w = BufWriter::new(f);
         let mut put = |b: &[u8]| w.write_all(b);
         (|| -> std::io::Result<()> {
             put(CACHE_MAGIC)?;
-            put(&(seg.entries.len() as u64).to_le_bytes())?;
-            put(&(seg.packs.len() as u32).to_le_bytes())?;
-            put(&(bloom.words.len() as u32).to_le_bytes())?;
-            put(&seg.writer.0)?;
-            for p in &seg.packs {
-                put(&p.0)?;
-            }
-            for wd in &bloom.words {
-                put(&wd.to_le_bytes())?;
-            }
-            for fe in &fences {
-                put(&fe.to_le_bytes())?;
-            }
+            put(&covered[..32])?;
+            put(sum.as_bytes())?;
+            put(&covered[32..])?;
             for (id, no, e) in &seg.entries {
                 put(&id.0)?;
                 put(&no.to_le_bytes())?;
@@ -274,6 +285,14 @@ impl CachedSegment {
         let nwords = le_u32(&h, 20) as u64;
         let mut writer = LeaseId::default();
         writer.0.copy_from_slice(&h[24..40]);
+        // Bounds first, so no size below can overflow or be absurd.
+        if entries > 16 * INDEX_SEGMENT_MAX_ENTRIES as u64
+            || npacks > entries
+            || nwords == 0
+            || nwords > entries + 1
+        {
+            return Err(bad());
+        }
         let nfences = entries.div_ceil(FENCE_EVERY as u64);
         let packs_at = CACHE_HEADER_LEN;
         let bloom_at = packs_at + npacks * 32;
@@ -282,17 +301,24 @@ impl CachedSegment {
         if len != entries_at + entries * INDEX_ENTRY_LEN as u64 {
             return Err(bad());
         }
-        let mut raw = vec![0u8; ((nwords + nfences) * 8) as usize];
-        file.read_exact_at(&mut raw, bloom_at).map_err(io)?;
-        let words = (0..nwords as usize).map(|i| le_u64(&raw, i * 8)).collect();
+        let mut covered = vec![0u8; 32 + (entries_at - packs_at) as usize];
+        covered[..32].copy_from_slice(&h[8..40]);
+        file.read_exact_at(&mut covered[32..], packs_at)
+            .map_err(io)?;
+        if blake3::hash(&covered).as_bytes()[..] != h[40..72] {
+            return Err(bad());
+        }
+        let raw = &covered[32 + (bloom_at - packs_at) as usize..];
+        let words = (0..nwords as usize).map(|i| le_u64(raw, i * 8)).collect();
         let fences = (0..nfences as usize)
-            .map(|i| le_u64(&raw, (nwords as usize + i) * 8))
+            .map(|i| le_u64(raw, (nwords as usize + i) * 8))
             .collect();
         Ok(Self {
             id,
             writer,
             file,
             entries,
+            npacks: npacks as u32,
             packs_at,
             entries_at,
             bloom: Bloom { words },
@@ -301,6 +327,12 @@ impl CachedSegment {
     }
 
     fn pack_id(&self, no: u32) -> Result<PackId> {
+        if no >= self.npacks {
+            return Err(Error::corrupt(
+                "index cache",
+                "pack number out of range; delete the cache folder",
+            ));
+        }
         let mut b = [0u8; 32];
         self.file
             .read_exact_at(&mut b, self.packs_at + no as u64 * 32)
@@ -367,6 +399,12 @@ impl CachedSegment {
             for k in 0..n {
                 let at = k * INDEX_ENTRY_LEN;
                 let no = le_u32(b, at + 32) as usize;
+                if no >= self.npacks as usize {
+                    return Err(Error::corrupt(
+                        "index cache",
+                        "pack number out of range; delete the cache folder",
+                    ));
+                }
                 f(
                     ChunkId::from_slice(&b[at..]),
                     Location {
