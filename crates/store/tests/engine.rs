@@ -9,7 +9,7 @@ use lifeboat_store::Vault;
 use lifeboat_store::backend::{Backend, LocalBackend};
 use lifeboat_store::backup::{BackupOptions, backup_files};
 use lifeboat_store::config::VaultConfig;
-use lifeboat_store::format::{KIND_DATA, KIND_TREE, SEAL_OVERHEAD};
+use lifeboat_store::format::{KIND_DATA, SEAL_OVERHEAD};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::upload::Progress;
 
