@@ -4,3 +4,30 @@
 //! plain types, and the pure logic around them: policy validation,
 //! schedules, retention tagging and expiry, state machines. Nothing here
 //! touches a disk, a clock or a network; callers pass the time in.
+//!
+//! JSON field names follow Azure Backup's (`schedulePolicy`,
+//! `retentionPolicy`, `instantRpRetentionRangeInDays`, …) so the REST API can
+//! take the same policy JSON as Azure. Each module says what it owns:
+//!
+//! - [`error`]: [`ModelError`] — stable code, field path, message.
+//! - [`calendar`]: days, weeks, months, times of day, time zones.
+//! - [`vault`]: vault names, kinds, redundancy, reserved security settings.
+//! - [`policy`]: the Azure VM policy (V1/V2), validation, `DefaultPolicy`.
+//! - [`schedule`]: due slots in the policy's time zone, DST-correct.
+//! - [`retention`]: tags, expiry, re-tagging on policy change, holds.
+//! - [`item`]: workloads, protection states, stop/resume/change-policy.
+//! - [`point`]: recovery points, on-demand retain-until.
+//! - [`job`]: job types, statuses, sub-tasks, progress, durations.
+
+pub mod calendar;
+pub mod error;
+pub mod item;
+pub mod job;
+pub mod point;
+pub mod policy;
+pub mod retention;
+pub mod schedule;
+pub mod vault;
+
+pub use error::{ErrorCode, ModelError};
+pub use policy::{Policy, ValidPolicy};

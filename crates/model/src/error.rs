@@ -1,0 +1,144 @@
+//! The one error type of the model: [`ModelError`].
+//!
+//! Every failure carries a stable machine-readable [`ErrorCode`], the path of
+//! the offending field in the request JSON (`target`, e.g.
+//! `retentionPolicy.dailySchedule.retentionDuration.count`) and a message that
+//! names the allowed values. The service returns it as `{code, message,
+//! target}`, the shape of Azure's `error` object, so it serializes to exactly
+//! that.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Stable error codes. The strings (see [`ErrorCode::as_str`]) are part of the
+/// API: never rename one, only add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// A backup policy breaks a rule or a limit.
+    InvalidPolicy,
+    /// A vault name breaks the naming rules.
+    InvalidVaultName,
+    /// A vault setting is out of range or an irreversible setting was undone.
+    InvalidVaultSettings,
+    /// The value is valid in Azure's model but Lifeboat cannot do it yet.
+    NotSupported,
+    /// Some other argument (e.g. an on-demand `retainUntil`) is out of range.
+    InvalidArgument,
+    /// The protected item's state does not allow the operation.
+    InvalidItemState,
+    /// The job's state does not allow the operation.
+    InvalidJobState,
+}
+
+impl ErrorCode {
+    /// Every code, for tests and documentation.
+    pub const ALL: [ErrorCode; 7] = [
+        ErrorCode::InvalidPolicy,
+        ErrorCode::InvalidVaultName,
+        ErrorCode::InvalidVaultSettings,
+        ErrorCode::NotSupported,
+        ErrorCode::InvalidArgument,
+        ErrorCode::InvalidItemState,
+        ErrorCode::InvalidJobState,
+    ];
+
+    /// The stable wire string, e.g. `INVALID_POLICY`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidPolicy => "INVALID_POLICY",
+            ErrorCode::InvalidVaultName => "INVALID_VAULT_NAME",
+            ErrorCode::InvalidVaultSettings => "INVALID_VAULT_SETTINGS",
+            ErrorCode::NotSupported => "NOT_SUPPORTED",
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::InvalidItemState => "INVALID_ITEM_STATE",
+            ErrorCode::InvalidJobState => "INVALID_JOB_STATE",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused input or operation: what (`code`), where (`target`) and why
+/// (`message`, which names the allowed range or the way out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ModelError {
+    code: ErrorCode,
+    message: String,
+    target: String,
+}
+
+impl ModelError {
+    /// A new error. `target` is a JSON field path, or the resource name for
+    /// errors about a whole resource.
+    pub fn new(code: ErrorCode, target: impl Into<String>, message: impl Into<String>) -> Self {
+        ModelError {
+            code,
+            message: message.into(),
+            target: target.into(),
+        }
+    }
+
+    /// Shorthand for [`ErrorCode::InvalidPolicy`].
+    pub fn policy(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidPolicy, target, message)
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The human-readable message (names the field and the allowed values).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The offending field path, e.g. `schedulePolicy.scheduleRunTimes[0]`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_serialize_as_their_string() {
+        let expected = [
+            "INVALID_POLICY",
+            "INVALID_VAULT_NAME",
+            "INVALID_VAULT_SETTINGS",
+            "NOT_SUPPORTED",
+            "INVALID_ARGUMENT",
+            "INVALID_ITEM_STATE",
+            "INVALID_JOB_STATE",
+        ];
+        for (code, want) in ErrorCode::ALL.iter().zip(expected) {
+            assert_eq!(code.as_str(), want);
+            assert_eq!(code.to_string(), want);
+            assert_eq!(serde_json::to_value(code).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn error_serializes_as_code_message_target() {
+        let e = ModelError::policy("instantRpRetentionRangeInDays", "must be 1 to 5");
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"code": "INVALID_POLICY", "message": "must be 1 to 5",
+                               "target": "instantRpRetentionRangeInDays"})
+        );
+        assert_eq!(e.to_string(), "INVALID_POLICY: must be 1 to 5");
+        assert_eq!(e.code(), ErrorCode::InvalidPolicy);
+        assert_eq!(e.target(), "instantRpRetentionRangeInDays");
+        assert_eq!(e.message(), "must be 1 to 5");
+    }
+}
