@@ -1,0 +1,207 @@
+//! Protected items.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Entity, Result, is_fk_violation, on_unique};
+use crate::types::{Item, ItemId, ItemPatch, NewItem, Page, Paged, VaultId, cursor, job_state};
+use crate::types::{paginate, ts, ts_opt};
+use crate::{BeginWrite, Catalog, CatalogError, with_pool};
+
+impl Catalog {
+    /// Protects a data source: `CONFLICT` when the vault already has an item
+    /// of that name, `NOT_FOUND` when the vault or the policy does not exist.
+    pub async fn create_item(&self, it: &NewItem) -> Result<Item> {
+        let inserted: Result<Item, sqlx::Error> = with_pool!(self, |pool, dialect| {
+            sqlx::query_as(
+                "INSERT INTO items (vault_id, name, workload, source, policy_name, state, health,
+                                    settings, next_run, created)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+            )
+            .bind(it.vault_id)
+            .bind(&it.name)
+            .bind(&it.workload)
+            .bind(&it.source)
+            .bind(&it.policy_name)
+            .bind(&it.state)
+            .bind(&it.health)
+            .bind(&it.settings)
+            .bind(ts_opt(it.next_run))
+            .bind(ts(it.created))
+            .fetch_one(pool)
+            .await
+        });
+        match inserted {
+            Ok(item) => Ok(item),
+            Err(e) if is_fk_violation(&e) => {
+                self.get_vault_by_id(it.vault_id).await?;
+                Err(CatalogError::not_found(
+                    Entity::Policy,
+                    it.policy_name.as_deref().unwrap_or_default(),
+                ))
+            }
+            Err(e) => Err(on_unique(e, Entity::Item, &it.name)),
+        }
+    }
+
+    pub async fn get_item(&self, vault_id: VaultId, name: &str) -> Result<Item> {
+        with_pool!(self, |pool, dialect| {
+            sqlx::query_as("SELECT * FROM items WHERE vault_id = $1 AND name = $2")
+                .bind(vault_id)
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(|| CatalogError::not_found(Entity::Item, name))
+        })
+    }
+
+    pub async fn get_item_by_id(&self, id: ItemId) -> Result<Item> {
+        with_pool!(self, |pool, dialect| {
+            sqlx::query_as("SELECT * FROM items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(|| CatalogError::not_found(Entity::Item, id))
+        })
+    }
+
+    /// A vault's items by name, a page at a time.
+    pub async fn list_items(&self, vault_id: VaultId, page: &Page) -> Result<Paged<Item>> {
+        let after = match &page.cursor {
+            Some(c) => Some(cursor::decode_name(cursor::ITEMS, c)?),
+            None => None,
+        };
+        let size = page.size();
+        let rows: Vec<Item> = with_pool!(self, |pool, dialect| {
+            match &after {
+                None => {
+                    sqlx::query_as("SELECT * FROM items WHERE vault_id = $1 ORDER BY name LIMIT $2")
+                        .bind(vault_id)
+                        .bind(size + 1)
+                        .fetch_all(pool)
+                        .await?
+                }
+                Some(after) => {
+                    sqlx::query_as(
+                        "SELECT * FROM items WHERE vault_id = $1 AND name > $2
+                         ORDER BY name LIMIT $3",
+                    )
+                    .bind(vault_id)
+                    .bind(after)
+                    .bind(size + 1)
+                    .fetch_all(pool)
+                    .await?
+                }
+            }
+        });
+        Ok(paginate(rows, size, |i| {
+            cursor::encode_name(cursor::ITEMS, &i.name)
+        }))
+    }
+
+    /// Items whose next scheduled run is at or before `now`, soonest first.
+    pub async fn due_items(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Item>> {
+        with_pool!(self, |pool, dialect| {
+            Ok(sqlx::query_as(
+                "SELECT * FROM items WHERE next_run IS NOT NULL AND next_run <= $1
+                 ORDER BY next_run, id LIMIT $2",
+            )
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Applies a partial update and returns the item as it now is.
+    /// `NOT_FOUND` when the item, or the policy it is moved to, is missing.
+    pub async fn update_item(&self, id: ItemId, p: &ItemPatch) -> Result<Item> {
+        let updated: Result<Option<Item>, sqlx::Error> = with_pool!(self, |pool, dialect| {
+            sqlx::query_as(
+                "UPDATE items SET
+                    state = COALESCE($2, state),
+                    policy_name = CASE WHEN $3 THEN $4 ELSE policy_name END,
+                    last_backup_time = CASE WHEN $5 THEN $6 ELSE last_backup_time END,
+                    last_backup_status = CASE WHEN $7 THEN $8 ELSE last_backup_status END,
+                    next_run = CASE WHEN $9 THEN $10 ELSE next_run END,
+                    health = COALESCE($11, health),
+                    settings = COALESCE($12, settings)
+                 WHERE id = $1 RETURNING *",
+            )
+            .bind(id)
+            .bind(p.state.as_deref())
+            .bind(p.policy_name.is_some())
+            .bind(p.policy_name.clone().flatten())
+            .bind(p.last_backup_time.is_some())
+            .bind(ts_opt(p.last_backup_time.flatten()))
+            .bind(p.last_backup_status.is_some())
+            .bind(p.last_backup_status.clone().flatten())
+            .bind(p.next_run.is_some())
+            .bind(ts_opt(p.next_run.flatten()))
+            .bind(p.health.as_deref())
+            .bind(p.settings.as_ref())
+            .fetch_optional(pool)
+            .await
+        });
+        match updated {
+            Ok(Some(item)) => Ok(item),
+            Ok(None) => Err(CatalogError::not_found(Entity::Item, id)),
+            Err(e) if is_fk_violation(&e) => Err(CatalogError::not_found(
+                Entity::Policy,
+                p.policy_name.clone().flatten().unwrap_or_default(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes an item's row; its finished jobs stay, without the item.
+    /// `IN_USE` while it has recovery points or queued or running jobs
+    /// (delete the points through the store first).
+    pub async fn delete_item(&self, id: ItemId) -> Result<()> {
+        with_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_write().await?;
+            let name: Option<String> = sqlx::query_scalar("SELECT name FROM items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(name) = name else {
+                return Err(CatalogError::not_found(Entity::Item, id));
+            };
+            let (points, active): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM points WHERE item_id = $1),
+                        (SELECT COUNT(*) FROM jobs WHERE item_id = $1 AND state IN ($2, $3, $4))",
+            )
+            .bind(id)
+            .bind(job_state::QUEUED)
+            .bind(job_state::IN_PROGRESS)
+            .bind(job_state::CANCELLING)
+            .fetch_one(&mut *tx)
+            .await?;
+            if points > 0 || active > 0 {
+                return Err(CatalogError::in_use(
+                    Entity::Item,
+                    name,
+                    format!(
+                        "it has {points} recovery point(s) and {active} queued or running job(s)"
+                    ),
+                ));
+            }
+            match sqlx::query("DELETE FROM items WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_fk_violation(&e) => {
+                    return Err(CatalogError::in_use(
+                        Entity::Item,
+                        name,
+                        "a recovery point was added concurrently".into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}

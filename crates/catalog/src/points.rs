@@ -1,0 +1,186 @@
+//! Recovery-point rows. A row is written only after the store committed the
+//! point, and deleted only after the store deleted its manifest.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+use crate::error::{Entity, Result, on_unique};
+use crate::types::{ItemId, NewPoint, Page, Paged, Point, PointFilter, PointId, VaultId};
+use crate::types::{cursor, paginate, ts, ts_opt};
+use crate::{BeginWrite, Catalog, CatalogError, with_pool};
+
+/// Inserts one point, taking its vault from its item; no row when the item
+/// does not exist.
+const INSERT: &str = "INSERT INTO points (vault_id, item_id, store_id, time, consistency, tier,
+                                          size, added_bytes, rule_tags, expiry)
+    SELECT vault_id, id, $2, $3, $4, $5, $6, $7, $8, $9 FROM items WHERE id = $1
+    RETURNING *";
+
+impl Catalog {
+    /// Records a point the store has committed. `CONFLICT` when the vault
+    /// already has a row for that store point id, `NOT_FOUND` when the item
+    /// does not exist.
+    pub async fn insert_point(&self, p: &NewPoint) -> Result<Point> {
+        with_pool!(self, |pool, dialect| {
+            sqlx::query_as(INSERT)
+                .bind(p.item_id)
+                .bind(&p.store_id)
+                .bind(ts(p.time))
+                .bind(&p.consistency)
+                .bind(&p.tier)
+                .bind(p.size)
+                .bind(p.added_bytes)
+                .bind(Json(&p.rule_tags))
+                .bind(ts_opt(p.expiry))
+                .fetch_optional(pool)
+                .await
+                .map_err(|e| on_unique(e, Entity::Point, &p.store_id))?
+                .ok_or_else(|| CatalogError::not_found(Entity::Item, p.item_id))
+        })
+    }
+
+    /// Records many points in one transaction: all or none (the expiry
+    /// sweep adopting store points, bulk loads). Errors as
+    /// [`Catalog::insert_point`].
+    pub async fn insert_points(&self, points: &[NewPoint]) -> Result<Vec<Point>> {
+        with_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_write().await?;
+            let mut out = Vec::with_capacity(points.len());
+            for p in points {
+                let row = sqlx::query_as(INSERT)
+                    .bind(p.item_id)
+                    .bind(&p.store_id)
+                    .bind(ts(p.time))
+                    .bind(&p.consistency)
+                    .bind(&p.tier)
+                    .bind(p.size)
+                    .bind(p.added_bytes)
+                    .bind(Json(&p.rule_tags))
+                    .bind(ts_opt(p.expiry))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| on_unique(e, Entity::Point, &p.store_id))?
+                    .ok_or_else(|| CatalogError::not_found(Entity::Item, p.item_id))?;
+                out.push(row);
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    pub async fn get_point(&self, id: PointId) -> Result<Point> {
+        with_pool!(self, |pool, dialect| {
+            sqlx::query_as("SELECT * FROM points WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(|| CatalogError::not_found(Entity::Point, id))
+        })
+    }
+
+    /// The row for a store point id, if any: the expiry sweep adopts store
+    /// points that have none.
+    pub async fn find_point(&self, vault_id: VaultId, store_id: &str) -> Result<Option<Point>> {
+        with_pool!(self, |pool, dialect| {
+            Ok(
+                sqlx::query_as("SELECT * FROM points WHERE vault_id = $1 AND store_id = $2")
+                    .bind(vault_id)
+                    .bind(store_id)
+                    .fetch_optional(pool)
+                    .await?,
+            )
+        })
+    }
+
+    /// An item's points, newest first, a page at a time.
+    pub async fn list_points(
+        &self,
+        item_id: ItemId,
+        filter: &PointFilter,
+        page: &Page,
+    ) -> Result<Paged<Point>> {
+        let after = match &page.cursor {
+            Some(c) => Some(cursor::decode_time(cursor::POINTS, c)?),
+            None => None,
+        };
+        let size = page.size();
+        let rows: Vec<Point> = with_pool!(self, |pool, dialect| {
+            let mut q = sqlx::QueryBuilder::new("SELECT * FROM points WHERE item_id = ");
+            q.push_bind(item_id);
+            if let Some(from) = filter.from {
+                q.push(" AND time >= ").push_bind(ts(from));
+            }
+            if let Some(to) = filter.to {
+                q.push(" AND time < ").push_bind(ts(to));
+            }
+            if let Some((time, id)) = after {
+                q.push(" AND (time, id) < (")
+                    .push_bind(ts(time))
+                    .push(", ")
+                    .push_bind(id)
+                    .push(")");
+            }
+            q.push(" ORDER BY time DESC, id DESC LIMIT ")
+                .push_bind(size + 1);
+            q.build_query_as().fetch_all(pool).await?
+        });
+        Ok(paginate(rows, size, |p| {
+            cursor::encode_time(cursor::POINTS, p.time, p.id.0)
+        }))
+    }
+
+    /// Points whose expiry is at or before `now`, oldest expiry first, in
+    /// one vault or in all.
+    pub async fn expired_points(
+        &self,
+        vault_id: Option<VaultId>,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Point>> {
+        with_pool!(self, |pool, dialect| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT * FROM points WHERE expiry IS NOT NULL AND expiry <= ",
+            );
+            q.push_bind(ts(now));
+            if let Some(v) = vault_id {
+                q.push(" AND vault_id = ").push_bind(v);
+            }
+            q.push(" ORDER BY expiry, id LIMIT ").push_bind(limit);
+            Ok(q.build_query_as().fetch_all(pool).await?)
+        })
+    }
+
+    /// Re-tags a point after a policy change: new retention rules and expiry.
+    pub async fn update_point_retention(
+        &self,
+        id: PointId,
+        rule_tags: &[String],
+        expiry: Option<DateTime<Utc>>,
+    ) -> Result<Point> {
+        with_pool!(self, |pool, dialect| {
+            sqlx::query_as(
+                "UPDATE points SET rule_tags = $2, expiry = $3 WHERE id = $1 RETURNING *",
+            )
+            .bind(id)
+            .bind(Json(rule_tags))
+            .bind(ts_opt(expiry))
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| CatalogError::not_found(Entity::Point, id))
+        })
+    }
+
+    /// Deletes a point's row (after the store deleted the point).
+    pub async fn delete_point(&self, id: PointId) -> Result<()> {
+        with_pool!(self, |pool, dialect| {
+            let r = sqlx::query("DELETE FROM points WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await?;
+            if r.rows_affected() == 0 {
+                return Err(CatalogError::not_found(Entity::Point, id));
+            }
+            Ok(())
+        })
+    }
+}

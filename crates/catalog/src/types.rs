@@ -1,0 +1,473 @@
+//! Row types, inputs, ids and pagination.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo};
+use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo};
+use sqlx::{Encode, Postgres, Sqlite, Type};
+
+use crate::error::{CatalogError, Result};
+
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, sqlx::Type)]
+        #[sqlx(transparent)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A vault's row id.
+    VaultId
+);
+id_type!(
+    /// A policy's row id.
+    PolicyId
+);
+id_type!(
+    /// A protected item's row id.
+    ItemId
+);
+id_type!(
+    /// A recovery point's row id (the store's own point id is [`Point::store_id`]).
+    PointId
+);
+id_type!(
+    /// A job's id, shown to users.
+    JobId
+);
+id_type!(
+    /// An API token's row id.
+    TokenId
+);
+
+/// Job states, as `lifeboat-model`'s `JobStatus` spells them. The catalog
+/// acts on the first three: queued jobs are claimed, and a job in progress
+/// or cancelling is held by its owner under a lease.
+pub mod job_state {
+    /// Waiting for a worker; `claim_next` picks these.
+    pub const QUEUED: &str = "Queued";
+    /// Held by a worker under a lease.
+    pub const IN_PROGRESS: &str = "InProgress";
+    /// Held by a worker that was asked to cancel it.
+    pub const CANCELLING: &str = "Cancelling";
+    pub const COMPLETED: &str = "Completed";
+    pub const COMPLETED_WITH_WARNINGS: &str = "CompletedWithWarnings";
+    pub const FAILED: &str = "Failed";
+    pub const CANCELLED: &str = "Cancelled";
+    /// The states in which a worker holds the job.
+    pub const HELD: [&str; 2] = [IN_PROGRESS, CANCELLING];
+    /// The states a job can end in.
+    pub const TERMINAL: [&str; 4] = [COMPLETED, COMPLETED_WITH_WARNINGS, FAILED, CANCELLED];
+}
+
+/// A point in time as the catalog binds it: truncated to microseconds (the
+/// precision PostgreSQL keeps), and on SQLite written as fixed-width
+/// RFC 3339 text (`2026-01-02T03:04:05.123456+00:00`) so that SQL text
+/// comparison and `ORDER BY` agree with time order. Every time bound in a
+/// query goes through this type; never bind a `DateTime` directly (sqlx
+/// writes a variable number of fraction digits on SQLite, and equal
+/// instants would then compare unequal as text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ts(pub DateTime<Utc>);
+
+impl Ts {
+    pub fn new(t: DateTime<Utc>) -> Self {
+        Ts(trunc_micros(t))
+    }
+}
+
+/// Truncates to the microsecond, the precision the catalog keeps.
+pub fn trunc_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+impl Type<Sqlite> for Ts {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+}
+
+impl Encode<'_, Sqlite> for Ts {
+    fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
+        let text = trunc_micros(self.0)
+            .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+            .to_string();
+        <String as Encode<Sqlite>>::encode(text, buf)
+    }
+}
+
+impl Type<Postgres> for Ts {
+    fn type_info() -> PgTypeInfo {
+        <DateTime<Utc> as Type<Postgres>>::type_info()
+    }
+}
+
+impl Encode<'_, Postgres> for Ts {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <DateTime<Utc> as Encode<Postgres>>::encode_by_ref(&trunc_micros(self.0), buf)
+    }
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> Ts {
+    Ts::new(t)
+}
+
+pub(crate) fn ts_opt(t: Option<DateTime<Utc>>) -> Option<Ts> {
+    t.map(Ts::new)
+}
+
+// ---------------------------------------------------------------- vaults
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Vault {
+    pub id: VaultId,
+    pub name: String,
+    /// `recovery-services` or `backup` (validated by the model).
+    pub kind: String,
+    /// `LRS`, `ZRS`, `GRS`, `RA-GRS` (validated by the model).
+    pub redundancy: String,
+    /// Soft delete, immutability, encryption…: the model's document.
+    pub settings: Value,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewVault {
+    pub name: String,
+    pub kind: String,
+    pub redundancy: String,
+    pub settings: Value,
+    pub created: DateTime<Utc>,
+}
+
+/// What a vault holds, from the catalog's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VaultUsage {
+    pub items: i64,
+    pub points: i64,
+    /// Sum of the points' logical sizes.
+    pub stored_bytes: i64,
+    /// Sum of the bytes each point added to the store (after dedup).
+    pub added_bytes: i64,
+}
+
+// -------------------------------------------------------------- policies
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Policy {
+    pub id: PolicyId,
+    pub vault_id: VaultId,
+    pub name: String,
+    /// The policy as JSON (Azure `AzureIaasVMProtectionPolicy` field names);
+    /// validated by the model before it gets here.
+    pub document: Value,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+// ----------------------------------------------------------------- items
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Item {
+    pub id: ItemId,
+    pub vault_id: VaultId,
+    pub name: String,
+    /// `path` or `disk`.
+    pub workload: String,
+    /// The protected path or disk image.
+    pub source: String,
+    /// `None` once protection is stopped without a policy.
+    pub policy_name: Option<String>,
+    /// `Protected`, `ProtectionStopped`, `BackupsSuspended`, `ProtectionError`…
+    pub state: String,
+    pub last_backup_time: Option<DateTime<Utc>>,
+    pub last_backup_status: Option<String>,
+    pub next_run: Option<DateTime<Utc>>,
+    pub health: String,
+    /// Workload options (exclusions, …).
+    pub settings: Value,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub vault_id: VaultId,
+    pub name: String,
+    pub workload: String,
+    pub source: String,
+    pub policy_name: Option<String>,
+    pub state: String,
+    pub health: String,
+    pub settings: Value,
+    pub next_run: Option<DateTime<Utc>>,
+    pub created: DateTime<Utc>,
+}
+
+/// A partial update of an item: `None` leaves a field as it is; for the
+/// nullable fields `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ItemPatch {
+    pub state: Option<String>,
+    pub policy_name: Option<Option<String>>,
+    pub last_backup_time: Option<Option<DateTime<Utc>>>,
+    pub last_backup_status: Option<Option<String>>,
+    pub next_run: Option<Option<DateTime<Utc>>>,
+    pub health: Option<String>,
+    pub settings: Option<Value>,
+}
+
+// ---------------------------------------------------------------- points
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Point {
+    pub id: PointId,
+    pub vault_id: VaultId,
+    pub item_id: ItemId,
+    /// The store's point id: the row exists only after the store committed it.
+    pub store_id: String,
+    pub time: DateTime<Utc>,
+    /// `file-system`, `crash`, `application`.
+    pub consistency: String,
+    /// `snapshot`, `vault`, `archive`.
+    pub tier: String,
+    pub size: i64,
+    pub added_bytes: i64,
+    /// The retention rules that keep the point (`daily`, `weekly`, …, `on-demand`).
+    #[sqlx(json)]
+    pub rule_tags: Vec<String>,
+    /// When the point may be deleted; `None` keeps it.
+    pub expiry: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPoint {
+    pub item_id: ItemId,
+    pub store_id: String,
+    pub time: DateTime<Utc>,
+    pub consistency: String,
+    pub tier: String,
+    pub size: i64,
+    pub added_bytes: i64,
+    pub rule_tags: Vec<String>,
+    pub expiry: Option<DateTime<Utc>>,
+}
+
+/// Narrows a point listing to `from <= time < to`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PointFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+// ------------------------------------------------------------------ jobs
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Job {
+    pub id: JobId,
+    pub vault_id: VaultId,
+    pub item_id: Option<ItemId>,
+    /// `Backup`, `Restore`, `DeleteBackupData`, `ExpirySweep`, `GC`, …
+    pub job_type: String,
+    /// See [`job_state`].
+    pub state: String,
+    /// The scheduled slot this job runs (item id + local date and time),
+    /// unique per item; `None` for on-demand jobs.
+    pub slot_key: Option<String>,
+    /// The server holding the job while it is in progress.
+    pub owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    /// How many times a worker claimed the job.
+    pub attempt: i32,
+    pub cancel_requested: bool,
+    /// When the job became runnable; the queue runs oldest first, and not
+    /// before this time.
+    pub queued_at: DateTime<Utc>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub progress: Value,
+    pub tasks: Value,
+    pub warnings: Value,
+    pub errors: Value,
+    pub params: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub vault_id: VaultId,
+    pub item_id: Option<ItemId>,
+    pub job_type: String,
+    pub slot_key: Option<String>,
+    pub params: Value,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// How a job ended, written by its owner.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    /// One of [`job_state::TERMINAL`].
+    pub state: String,
+    pub end_time: DateTime<Utc>,
+    /// Final progress and sub-tasks; `None` keeps the last reported.
+    pub progress: Option<Value>,
+    pub tasks: Option<Value>,
+    pub warnings: Value,
+    pub errors: Value,
+}
+
+/// A job whose lease had lapsed, now held by the server that reclaimed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReclaimedJob {
+    pub job: Job,
+    /// The server that lost it.
+    pub previous_owner: Option<String>,
+}
+
+/// One renewed lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Renewed {
+    pub id: JobId,
+    /// Someone asked to cancel the job: the worker should stop it.
+    pub cancel_requested: bool,
+}
+
+/// Filters for [`crate::Catalog::list_jobs`]; time bounds apply to `queued_at`
+/// (`from <= queued_at < to`).
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub vault_id: Option<VaultId>,
+    pub item_id: Option<ItemId>,
+    pub state: Option<String>,
+    pub job_type: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+// ---------------------------------------------------------------- tokens
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Token {
+    pub id: TokenId,
+    pub name: String,
+    pub role: String,
+    pub created: DateTime<Utc>,
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+// ------------------------------------------------------------ pagination
+
+/// The largest page a list returns.
+pub const MAX_PAGE: u32 = 1000;
+/// The page size when none is asked for.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Which page of a list: at most `limit` rows after `cursor` (the
+/// `next_cursor` of the previous page; `None` for the first page).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// 0 means [`DEFAULT_PAGE`]; more than [`MAX_PAGE`] means `MAX_PAGE`.
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+impl Page {
+    pub fn first(limit: u32) -> Self {
+        Page {
+            limit,
+            cursor: None,
+        }
+    }
+
+    pub fn after(limit: u32, cursor: Option<String>) -> Self {
+        Page { limit, cursor }
+    }
+
+    pub(crate) fn size(&self) -> i64 {
+        i64::from(match self.limit {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        })
+    }
+}
+
+/// One page of a list, and the cursor of the next page when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Cursors are opaque to clients: a tag naming the list, then the key of the
+/// last row returned, hex-encoded. A cursor of another list is refused.
+pub(crate) mod cursor {
+    use super::*;
+
+    pub const POINTS: u8 = b'p';
+    pub const JOBS: u8 = b'j';
+    pub const ITEMS: u8 = b'i';
+
+    /// A (time, id) key, for lists in time order.
+    pub fn encode_time(tag: u8, time: DateTime<Utc>, id: i64) -> String {
+        let mut b = Vec::with_capacity(17);
+        b.push(tag);
+        b.extend_from_slice(&time.timestamp_micros().to_be_bytes());
+        b.extend_from_slice(&id.to_be_bytes());
+        hex::encode(b)
+    }
+
+    pub fn decode_time(tag: u8, cursor: &str) -> Result<(DateTime<Utc>, i64)> {
+        let b = hex::decode(cursor).map_err(|_| CatalogError::InvalidCursor)?;
+        if b.len() != 17 || b[0] != tag {
+            return Err(CatalogError::InvalidCursor);
+        }
+        let micros = i64::from_be_bytes(b[1..9].try_into().expect("8 bytes"));
+        let id = i64::from_be_bytes(b[9..17].try_into().expect("8 bytes"));
+        let time = DateTime::from_timestamp_micros(micros).ok_or(CatalogError::InvalidCursor)?;
+        Ok((time, id))
+    }
+
+    /// A name key, for lists in name order.
+    pub fn encode_name(tag: u8, name: &str) -> String {
+        let mut b = Vec::with_capacity(name.len() + 1);
+        b.push(tag);
+        b.extend_from_slice(name.as_bytes());
+        hex::encode(b)
+    }
+
+    pub fn decode_name(tag: u8, cursor: &str) -> Result<String> {
+        let b = hex::decode(cursor).map_err(|_| CatalogError::InvalidCursor)?;
+        if b.first() != Some(&tag) {
+            return Err(CatalogError::InvalidCursor);
+        }
+        String::from_utf8(b[1..].to_vec()).map_err(|_| CatalogError::InvalidCursor)
+    }
+}
+
+/// Splits `limit + 1` fetched rows into a page and the next cursor.
+pub(crate) fn paginate<T>(mut rows: Vec<T>, size: i64, key: impl Fn(&T) -> String) -> Paged<T> {
+    let size = size as usize;
+    if rows.len() > size {
+        rows.truncate(size);
+        let next_cursor = rows.last().map(key);
+        Paged {
+            items: rows,
+            next_cursor,
+        }
+    } else {
+        Paged {
+            items: rows,
+            next_cursor: None,
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Test databases: a fresh SQLite file or a fresh PostgreSQL database per
+//! test, dropped afterwards (also when the test panics).
+//!
+//! PostgreSQL comes from `LIFEBOAT_TEST_POSTGRES` (a URL of a maintenance
+//! database on a server where the user may create databases), by default
+//! `postgres://postgres@127.0.0.1:5432/postgres`. When it cannot be reached
+//! the PostgreSQL tests fail; they never skip.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lifeboat_catalog::{Catalog, Dialect};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
+
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub struct TestDb {
+    pub catalog: Catalog,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+fn admin_url() -> String {
+    std::env::var("LIFEBOAT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string())
+}
+
+/// A database URL with its database name replaced.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{}{}", &base[..host_end], db, query)
+}
+
+fn unique_suffix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestDb {
+    pub async fn new(dialect: Dialect) -> TestDb {
+        match dialect {
+            Dialect::Sqlite => Self::sqlite().await,
+            Dialect::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/catalog.db?mode=rwc", dir.path().display());
+        let catalog = Catalog::connect(&url).await.expect("open SQLite catalog");
+        TestDb {
+            catalog,
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    pub async fn postgres() -> TestDb {
+        let admin = admin_url();
+        let mut conn = match PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) => panic!(
+                "PostgreSQL is required by the catalog tests and is unreachable at {admin}: {e}\n\
+                 Start it (the dev machine and CI run one at 127.0.0.1:5432 with trust auth), \
+                 or set LIFEBOAT_TEST_POSTGRES to the URL of a maintenance database where the \
+                 user may CREATE DATABASE."
+            ),
+        };
+        drop_stale_databases(&mut conn).await;
+        let name = format!("lifeboat_test_{}", unique_suffix());
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin}: {e}"));
+        conn.close().await.ok();
+        let url = with_database(&admin, &name);
+        let cleanup = Cleanup::Postgres {
+            admin_url: admin,
+            name,
+        };
+        let catalog = match Catalog::connect(&url).await {
+            Ok(c) => c,
+            Err(e) => {
+                drop(cleanup);
+                panic!("open PostgreSQL catalog {url}: {e}");
+            }
+        };
+        TestDb {
+            catalog,
+            url,
+            cleanup,
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.catalog.dialect()
+    }
+
+    /// Runs SQL that returns nothing, on a connection of its own.
+    pub async fn execute(&self, sql: &str) {
+        match self.dialect() {
+            Dialect::Sqlite => {
+                let mut c = SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query(AssertSqlSafe(sql.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            Dialect::Postgres => {
+                let mut c = PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(AssertSqlSafe(sql.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// Runs a query whose first column is text, and returns that column.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        match self.dialect() {
+            Dialect::Sqlite => {
+                let mut c = SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Dialect::Postgres => {
+                let mut c = PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = self {
+            let (admin_url, db) = (admin_url.clone(), name.clone());
+            // Drop may run inside the test's runtime: use a thread with its own.
+            let t = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let mut c = PgConnection::connect(&admin_url).await?;
+                    sqlx::query(AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                    )))
+                    .execute(&mut c)
+                    .await?;
+                    Ok::<_, sqlx::Error>(())
+                })
+            });
+            if let Ok(Err(e)) = t.join() {
+                eprintln!("warning: could not drop test database {name}: {e}");
+            }
+        }
+    }
+}
+
+/// Drops test databases left by test processes that no longer run (killed
+/// before their cleanup).
+async fn drop_stale_databases(conn: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'lifeboat_test_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let pid = name
+            .strip_prefix("lifeboat_test_")
+            .and_then(|s| s.split('_').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        let Some(pid) = pid else { continue };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let _ = sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut *conn)
+        .await;
+    }
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL, as
+/// `NAME::sqlite` and `NAME::postgres`; the body sees `db: &TestDb`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let owned = $crate::support::TestDb::sqlite().await;
+                let $db: &$crate::support::TestDb = &owned;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let owned = $crate::support::TestDb::postgres().await;
+                let $db: &$crate::support::TestDb = &owned;
+                $body
+            }
+        }
+    };
+}
