@@ -397,7 +397,7 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
         let bytes = backend.get(&pack_name(p))?;
         for e in &by_pack[p] {
             if canonical.get(&e.id) == Some(p) && refs.contains(&e.id) {
-                let sealed = &bytes[e.offset as usize..(e.offset + e.sealed_len) as usize];
+                let sealed = e.sealed_in(&bytes, &pack_name(p))?;
                 builder.add(e.kind, e.id, sealed, e.raw_len);
                 if builder.len() >= pack_size {
                     let (id, b, es) = std::mem::take(&mut builder).finish(&keys);

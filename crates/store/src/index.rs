@@ -117,6 +117,11 @@ impl Segment {
         let created = le_u64(p, 16);
         let npacks = le_u32(p, 24) as usize;
         let mut at = 28;
+        // A segment never names more packs than it has entries room for;
+        // the cache file relies on the same bound.
+        if npacks > INDEX_SEGMENT_MAX_ENTRIES {
+            return Err(Error::corrupt(what, "index segment names too many packs"));
+        }
         if p.len() < at + npacks * 32 + 4 {
             return Err(short());
         }
@@ -287,7 +292,7 @@ impl CachedSegment {
         writer.0.copy_from_slice(&h[24..40]);
         // Bounds first, so no size below can overflow or be absurd.
         if entries > 16 * INDEX_SEGMENT_MAX_ENTRIES as u64
-            || npacks > entries
+            || npacks > INDEX_SEGMENT_MAX_ENTRIES as u64
             || nwords == 0
             || nwords > entries + 1
         {
@@ -504,7 +509,16 @@ impl Index {
                         }
                     };
                     CachedSegment::write(&path, &seg)?;
-                    CachedSegment::load(*id, &path)?
+                    match CachedSegment::load(*id, &path) {
+                        Ok(s) => s,
+                        // A segment the cache format cannot hold is damaged,
+                        // not a reason to refuse the whole index.
+                        Err(e) => {
+                            let _ = fs::remove_file(&path);
+                            damaged.push((*id, e.to_string()));
+                            continue;
+                        }
+                    }
                 }
             };
             segments.push(seg);

@@ -18,6 +18,18 @@ pub struct PackEntry {
     pub raw_len: u32,
 }
 
+impl PackEntry {
+    /// The entry's sealed blob within `pack`, or a corruption error when the
+    /// pack is shorter than the entry says (a truncated or replaced pack).
+    pub fn sealed_in<'a>(&self, pack: &'a [u8], what: &str) -> Result<&'a [u8]> {
+        let start = self.offset as usize;
+        start
+            .checked_add(self.sealed_len as usize)
+            .and_then(|end| pack.get(start..end))
+            .ok_or_else(|| Error::corrupt(what, "blob lies outside its pack"))
+    }
+}
+
 /// Collects sealed blobs in memory until the pack is full.
 pub struct PackBuilder {
     buf: Vec<u8>,
@@ -183,7 +195,7 @@ mod tests {
         let (_, parsed) = parse_pack(&keys, &bytes, "p").unwrap();
         assert_eq!(parsed, entries);
         for e in &parsed {
-            let s = &bytes[e.offset as usize..(e.offset + e.sealed_len) as usize];
+            let s = e.sealed_in(&bytes, "p").unwrap();
             crate::blob::decode(&keys, e.kind, &e.id, s, e.raw_len).unwrap();
         }
         let mut bad = bytes.clone();

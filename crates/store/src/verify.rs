@@ -173,8 +173,13 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
                         match parse_pack(keys, &bytes, &name) {
                             Ok((_, entries)) => {
                                 for e in entries {
-                                    let sealed = &bytes
-                                        [e.offset as usize..(e.offset + e.sealed_len) as usize];
+                                    let sealed = match e.sealed_in(&bytes, &name) {
+                                        Ok(s) => s,
+                                        Err(err) => {
+                                            local_bad.push((e.id, err.to_string()));
+                                            continue;
+                                        }
+                                    };
                                     n += 1;
                                     if let Err(err) =
                                         crate::blob::decode(keys, e.kind, &e.id, sealed, e.raw_len)
