@@ -1,6 +1,8 @@
 //! One chunk as stored in a pack: encoding byte, optional zstd, sealed with
 //! its kind and id as associated data (docs/format.md §4–§5).
 
+use std::cell::RefCell;
+
 use crate::crypto::{VaultKeys, blob_aad};
 use crate::error::{Error, Result};
 use crate::format::*;
@@ -8,20 +10,60 @@ use crate::id::ChunkId;
 
 /// Compresses (when it pays) and seals a chunk.
 pub fn encode(keys: &VaultKeys, kind: u8, id: &ChunkId, plain: &[u8], level: i32) -> Vec<u8> {
-    let mut body = Vec::with_capacity(plain.len() + 1);
-    if worth_compressing(plain) {
-        body.push(ENCODING_ZSTD);
-        // Writing into a Vec cannot fail for I/O reasons; zstd errors only on bad parameters.
-        if zstd::stream::copy_encode(plain, &mut body, level).is_ok()
-            && body.len() - 1 < plain.len() - plain.len() / 32
-        {
-            return keys.seal(&blob_aad(kind, id), &body);
-        }
-        body.clear();
+    if worth_compressing(plain)
+        && let Some(packed) = compress_if_smaller(plain, level)
+    {
+        return keys.seal(&blob_aad(kind, id), &packed);
     }
+    let mut body = Vec::with_capacity(plain.len() + 1);
     body.push(ENCODING_RAW);
     body.extend_from_slice(plain);
     keys.seal(&blob_aad(kind, id), &body)
+}
+
+// zstd contexts are reused per thread: creating one per chunk cost about 7 %
+// of a first backup's CPU time (perf, 1 GiB tree, 2026-11-26), and a
+// reused context keeps its tables allocated.
+thread_local! {
+    static COMPRESSORS: RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { RefCell::new(Vec::new()) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's compressor for `level`; `None` if zstd could
+/// not make one (out of memory), in which case the caller stores raw.
+fn with_compressor<R>(
+    level: i32,
+    f: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> R,
+) -> Option<R> {
+    COMPRESSORS.with(|cell| {
+        let mut all = cell.borrow_mut();
+        let at = match all.iter().position(|(l, _)| *l == level) {
+            Some(at) => at,
+            None => {
+                all.push((level, zstd::bulk::Compressor::new(level).ok()?));
+                all.len() - 1
+            }
+        };
+        Some(f(&mut all[at].1))
+    })
+}
+
+/// `ENCODING_ZSTD ‖ frame` when the frame saves at least 1/32 of the chunk,
+/// else `None`. The output buffer is capped at that size, so zstd gives up
+/// early on a chunk that does not compress.
+fn compress_if_smaller(plain: &[u8], level: i32) -> Option<Vec<u8>> {
+    let limit = plain.len() - plain.len() / 32;
+    let mut frame = Vec::with_capacity(limit);
+    let n = with_compressor(level, |c| c.compress_to_buffer(plain, &mut frame))?.ok()?;
+    if n >= limit {
+        return None;
+    }
+    let mut body = Vec::with_capacity(n + 1 + SEAL_OVERHEAD);
+    body.push(ENCODING_ZSTD);
+    body.extend_from_slice(&frame[..n]);
+    Some(body)
 }
 
 /// Cheap guess whether a chunk compresses: try the fastest zstd level on a
@@ -37,9 +79,13 @@ fn worth_compressing(plain: &[u8]) -> bool {
     }
     let start = plain.len() / 2 - SAMPLE / 2;
     let sample = &plain[start..start + SAMPLE];
-    match zstd::bulk::compress(sample, 1) {
-        Ok(c) => c.len() < SAMPLE - SAMPLE / 16,
-        Err(_) => true,
+    let limit = SAMPLE - SAMPLE / 16;
+    let mut out = Vec::with_capacity(limit);
+    match with_compressor(1, |c| c.compress_to_buffer(sample, &mut out)) {
+        // Too small a buffer means the sample did not shrink enough.
+        Some(Ok(n)) => n < limit,
+        Some(Err(_)) => false,
+        None => true,
     }
 }
 
@@ -59,11 +105,8 @@ pub fn decode(
     };
     let plain = match enc {
         ENCODING_RAW => rest.to_vec(),
-        ENCODING_ZSTD => {
-            // raw_len bounds the output, so a hostile frame cannot balloon memory.
-            zstd::bulk::decompress(rest, raw_len as usize)
-                .map_err(|e| Error::corrupt(what(), format!("zstd: {e}")))?
-        }
+        ENCODING_ZSTD => decompress(rest, raw_len as usize)
+            .map_err(|e| Error::corrupt(what(), format!("zstd: {e}")))?,
         other => return Err(Error::corrupt(what(), format!("unknown encoding {other}"))),
     };
     if plain.len() != raw_len as usize {
@@ -73,6 +116,24 @@ pub fn decode(
         return Err(Error::corrupt(what(), "content does not match its id"));
     }
     Ok(plain)
+}
+
+/// Decompresses one frame into at most `capacity` bytes (the index's raw
+/// length, so a hostile frame cannot balloon memory) with this thread's
+/// reused context.
+fn decompress(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        let d = slot
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no zstd context"))?;
+        let mut out = Vec::with_capacity(capacity);
+        d.decompress_to_buffer(frame, &mut out)?;
+        Ok(out)
+    })
 }
 
 #[cfg(test)]
