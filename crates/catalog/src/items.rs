@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Entity, Result, is_fk_violation, on_unique};
-use crate::types::{Item, ItemId, ItemPatch, NewItem, Page, Paged, VaultId, cursor, job_state};
+use crate::types::{
+    Item, ItemId, ItemPatch, JobId, NewItem, Page, Paged, PlanResult, PlannedSlot, VaultId, cursor,
+    job_state,
+};
 use crate::types::{paginate, ts, ts_opt};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
 
@@ -153,10 +156,119 @@ impl Catalog {
         }
     }
 
+    /// Moves an item's next run from `expected` to `next`, only if it is
+    /// still `expected` (compare-and-set): of several schedulers that
+    /// planned the same slot, one advances the watermark and the others
+    /// see `false`, and a slow one never moves it back.
+    pub async fn advance_next_run(
+        &self,
+        id: ItemId,
+        expected: Option<DateTime<Utc>>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let n = with_pool!(self, |pool, dialect| {
+            match expected {
+                Some(e) => {
+                    sqlx::query("UPDATE items SET next_run = $2 WHERE id = $1 AND next_run = $3")
+                        .bind(id)
+                        .bind(ts_opt(next))
+                        .bind(ts(e))
+                        .execute(pool)
+                        .await?
+                        .rows_affected()
+                }
+                None => {
+                    sqlx::query("UPDATE items SET next_run = $2 WHERE id = $1 AND next_run IS NULL")
+                        .bind(id)
+                        .bind(ts_opt(next))
+                        .execute(pool)
+                        .await?
+                        .rows_affected()
+                }
+            }
+        });
+        Ok(n > 0)
+    }
+
+    /// Applies a batch of planning steps in one transaction (one durable
+    /// commit for the whole batch): each queues its job like
+    /// [`Catalog::enqueue`] and moves its item's watermark like
+    /// [`Catalog::advance_next_run`].
+    pub async fn plan_slots(&self, plans: &[PlannedSlot]) -> Result<Vec<PlanResult>> {
+        if plans.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_write().await?;
+            let mut out = Vec::with_capacity(plans.len());
+            for p in plans {
+                let queued = match &p.job {
+                    Some(job) => {
+                        let id: Option<JobId> = sqlx::query_scalar(
+                            "INSERT INTO jobs (vault_id, item_id, job_type, state, slot_key,
+                                               queued_at, params)
+                             VALUES ($1, $2, $3, 'Queued', $4, $5, $6)
+                             ON CONFLICT DO NOTHING
+                             RETURNING id",
+                        )
+                        .bind(job.vault_id)
+                        .bind(job.item_id)
+                        .bind(&job.job_type)
+                        .bind(&job.slot_key)
+                        .bind(ts(job.queued_at))
+                        .bind(&job.params)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        id.is_some()
+                    }
+                    None => false,
+                };
+                let advanced =
+                    sqlx::query("UPDATE items SET next_run = $2 WHERE id = $1 AND next_run = $3")
+                        .bind(p.item_id)
+                        .bind(ts_opt(p.next))
+                        .bind(ts(p.expected))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        > 0;
+                out.push(PlanResult { queued, advanced });
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    /// Items in one of `states` with a policy but no next run: items the
+    /// scheduler has not planned yet (or whose plan was reset).
+    pub async fn unplanned_items(&self, states: &[&str], limit: i64) -> Result<Vec<Item>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_pool!(self, |pool, dialect| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT * FROM items WHERE next_run IS NULL AND policy_name IS NOT NULL AND state IN (",
+            );
+            let mut list = q.separated(", ");
+            for s in states {
+                list.push_bind(*s);
+            }
+            q.push(") ORDER BY id LIMIT ").push_bind(limit);
+            Ok(q.build_query_as().fetch_all(pool).await?)
+        })
+    }
+
     /// Removes an item's row; its finished jobs stay, without the item.
     /// `IN_USE` while it has recovery points or queued or running jobs
     /// (delete the points through the store first).
     pub async fn delete_item(&self, id: ItemId) -> Result<()> {
+        self.delete_item_for_job(id, None).await
+    }
+
+    /// As [`Catalog::delete_item`], for the job that deletes the item: that
+    /// job (`job`, still in progress) does not count as a running job.
+    pub async fn delete_item_for_job(&self, id: ItemId, job: Option<JobId>) -> Result<()> {
+        let except = job.map(|j| j.0).unwrap_or(-1);
         with_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_write().await?;
             let name: Option<String> = sqlx::query_scalar("SELECT name FROM items WHERE id = $1")
@@ -168,12 +280,14 @@ impl Catalog {
             };
             let (points, active): (i64, i64) = sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM points WHERE item_id = $1),
-                        (SELECT COUNT(*) FROM jobs WHERE item_id = $1 AND state IN ($2, $3, $4))",
+                        (SELECT COUNT(*) FROM jobs WHERE item_id = $1 AND state IN ($2, $3, $4)
+                           AND id <> $5)",
             )
             .bind(id)
             .bind(job_state::QUEUED)
             .bind(job_state::IN_PROGRESS)
             .bind(job_state::CANCELLING)
+            .bind(except)
             .fetch_one(&mut *tx)
             .await?;
             if points > 0 || active > 0 {

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::error::{Entity, Result, is_fk_violation};
 use crate::types::{
-    Job, JobFilter, JobId, JobOutcome, NewJob, Page, Paged, ReclaimedJob, Renewed, cursor,
+    ItemId, Job, JobFilter, JobId, JobOutcome, NewJob, Page, Paged, ReclaimedJob, Renewed, cursor,
     job_state, paginate, ts,
 };
 use crate::{BeginWrite, Catalog, CatalogError, Dialect, with_pool};
@@ -49,13 +49,15 @@ fn lease_end(now: DateTime<Utc>, lease_secs: i64) -> DateTime<Utc> {
 impl Catalog {
     /// Adds a job to the queue. Returns `None`, and adds nothing, when the
     /// item already has a job for `slot_key`: however many schedulers plan
-    /// one slot, one job exists. Jobs without a slot are always added.
+    /// one slot, one job exists. The same holds for a vault-wide
+    /// `ExpirySweep` or `GarbageCollection` job (no item) and its slot in
+    /// its vault. Jobs without a slot are always added.
     pub async fn enqueue(&self, job: &NewJob) -> Result<Option<JobId>> {
         let r: Result<Option<JobId>, sqlx::Error> = with_pool!(self, |pool, dialect| {
             sqlx::query_scalar(
                 "INSERT INTO jobs (vault_id, item_id, job_type, state, slot_key, queued_at, params)
                  VALUES ($1, $2, $3, 'Queued', $4, $5, $6)
-                 ON CONFLICT (item_id, slot_key) DO NOTHING
+                 ON CONFLICT DO NOTHING
                  RETURNING id",
             )
             .bind(job.vault_id)
@@ -193,6 +195,95 @@ impl Catalog {
                     job,
                 })
                 .collect())
+        })
+    }
+
+    /// The distinct owners of jobs held right now (a restarted server looks
+    /// for its dead predecessors among them).
+    pub async fn held_job_owners(&self) -> Result<Vec<String>> {
+        with_pool!(self, |pool, dialect| {
+            Ok(sqlx::query_scalar(
+                "SELECT DISTINCT owner FROM jobs
+                 WHERE state IN ('InProgress', 'Cancelling') AND owner IS NOT NULL
+                 ORDER BY owner",
+            )
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Takes over every job `dead` holds, whatever its lease says: for a
+    /// caller that knows that server is gone (same host, its process no
+    /// longer exists). Like [`Catalog::reclaim_expired`], each job goes to
+    /// exactly one caller.
+    pub async fn reclaim_from(
+        &self,
+        dead: &str,
+        owner: &str,
+        lease_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReclaimedJob>> {
+        let jobs: Vec<Job> = with_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_write().await?;
+            let jobs = sqlx::query_as(
+                "UPDATE jobs SET owner = $2, lease_until = $3
+                 WHERE owner = $1 AND state IN ('InProgress', 'Cancelling')
+                 RETURNING *",
+            )
+            .bind(dead)
+            .bind(owner)
+            .bind(ts(lease_end(now, lease_secs)))
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            jobs
+        });
+        let mut jobs = jobs;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs
+            .into_iter()
+            .map(|job| ReclaimedJob {
+                job,
+                previous_owner: Some(dead.to_string()),
+            })
+            .collect())
+    }
+
+    /// Cancels an item's other jobs (all but `except`): queued ones end
+    /// `Cancelled`, running ones are asked to stop. Returns how many jobs of
+    /// the item other than `except` are still held by a worker.
+    pub async fn cancel_item_jobs(
+        &self,
+        item_id: ItemId,
+        except: Option<JobId>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let except = except.map(|j| j.0).unwrap_or(-1);
+        with_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "UPDATE jobs SET
+                    state = CASE WHEN state = 'Queued' THEN 'Cancelled' ELSE 'Cancelling' END,
+                    end_time = CASE WHEN state = 'Queued' THEN $3 ELSE end_time END,
+                    cancel_requested = TRUE
+                 WHERE item_id = $1 AND id <> $2
+                   AND state IN ('Queued', 'InProgress', 'Cancelling')",
+            )
+            .bind(item_id)
+            .bind(except)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+            let held: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE item_id = $1 AND id <> $2
+                   AND state IN ('InProgress', 'Cancelling')",
+            )
+            .bind(item_id)
+            .bind(except)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(held)
         })
     }
 

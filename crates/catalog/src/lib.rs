@@ -41,13 +41,21 @@
 //! - **JSON** (vault settings, policy documents, job progress, sub-tasks,
 //!   warnings, errors, parameters): `JSONB` on PostgreSQL, text on SQLite,
 //!   `serde_json::Value` in Rust.
-//! - **Job queue**: `enqueue` is `INSERT … ON CONFLICT (item_id, slot_key) DO
-//!   NOTHING`, so any number of schedulers planning one slot make one row.
+//! - **Job queue**: `enqueue` is `INSERT … ON CONFLICT DO NOTHING` against
+//!   the unique (item_id, slot_key) and, for item-less sweeps and GC, the
+//!   unique (vault_id, job_type, slot_key) index (schema 2), so any number
+//!   of schedulers planning one slot make one row.
 //!   `claim_next` is one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`,
 //!   with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs it under its
 //!   single-writer lock. A claim sets `owner` and `lease_until`; workers
-//!   `renew`; `reclaim_expired` hands lapsed jobs to exactly one caller,
-//!   which then fails (`SERVER_LOST`) or re-queues them.
+//!   `renew`; `reclaim_expired` (and `reclaim_from`, for an owner known to
+//!   be dead) hands lapsed jobs to exactly one caller, which then fails
+//!   (`SERVER_LOST`) or re-queues them.
+//! - **Scheduling support** (schema 2): `items.next_run` is the service's
+//!   planning watermark, moved by compare-and-set (`advance_next_run`);
+//!   points record their origin (`slot_key` or `retain_until`) and the
+//!   retention behind `expiry` (`rule_name`, `rule_expiry`, `hold`), so
+//!   re-tagging after a policy change works from the rows alone.
 //! - **Pagination** is keyset, never `OFFSET`: points and jobs by
 //!   `(time, id)` newest first, items by name; the cursor is opaque. Rows
 //!   inserted while a client pages neither shift nor repeat the rows it has
@@ -61,6 +69,7 @@
 //!   on; transactions that read and then write start with `BEGIN IMMEDIATE`
 //!   so that two writers queue on the busy timeout instead of failing.
 
+pub mod api_queries;
 mod error;
 mod items;
 mod jobs;
@@ -82,8 +91,9 @@ pub use error::{CatalogError, Entity, Result};
 pub use tokens::hash_token;
 pub use types::{
     DEFAULT_PAGE, Item, ItemId, ItemPatch, Job, JobFilter, JobId, JobOutcome, MAX_PAGE, NewItem,
-    NewJob, NewPoint, NewVault, Page, Paged, Point, PointFilter, PointId, Policy, PolicyId,
-    ReclaimedJob, Renewed, Token, TokenId, Vault, VaultId, VaultUsage, job_state, trunc_micros,
+    NewJob, NewPoint, NewVault, Page, Paged, PlanResult, PlannedSlot, Point, PointDetail,
+    PointFilter, PointId, PointRetention, Policy, PolicyId, ReclaimedJob, Renewed, Token, TokenId,
+    Vault, VaultId, VaultUsage, job_state, trunc_micros,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

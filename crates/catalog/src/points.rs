@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use crate::error::{Entity, Result, on_unique};
-use crate::types::{ItemId, NewPoint, Page, Paged, Point, PointFilter, PointId, VaultId};
+use crate::types::{
+    ItemId, NewPoint, Page, Paged, Point, PointDetail, PointFilter, PointId, PointRetention,
+    VaultId,
+};
 use crate::types::{cursor, paginate, ts, ts_opt};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
 
@@ -14,6 +17,14 @@ use crate::{BeginWrite, Catalog, CatalogError, with_pool};
 const INSERT: &str = "INSERT INTO points (vault_id, item_id, store_id, time, consistency, tier,
                                           size, added_bytes, rule_tags, expiry)
     SELECT vault_id, id, $2, $3, $4, $5, $6, $7, $8, $9 FROM items WHERE id = $1
+    RETURNING *";
+
+/// As [`INSERT`], with the origin and retention detail of schema 2.
+const INSERT_DETAILED: &str = "INSERT INTO points (vault_id, item_id, store_id, time, consistency,
+                                     tier, size, added_bytes, rule_tags, expiry,
+                                     slot_key, retain_until, rule_name, rule_expiry, hold)
+    SELECT vault_id, id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+    FROM items WHERE id = $1
     RETURNING *";
 
 impl Catalog {
@@ -65,6 +76,97 @@ impl Catalog {
             }
             tx.commit().await?;
             Ok(out)
+        })
+    }
+
+    /// As [`Catalog::insert_point`], recording how the point came to be and
+    /// the retention detail behind its expiry.
+    pub async fn insert_point_with(&self, p: &NewPoint, d: &PointDetail) -> Result<Point> {
+        with_pool!(self, |pool, dialect| {
+            sqlx::query_as(INSERT_DETAILED)
+                .bind(p.item_id)
+                .bind(&p.store_id)
+                .bind(ts(p.time))
+                .bind(&p.consistency)
+                .bind(&p.tier)
+                .bind(p.size)
+                .bind(p.added_bytes)
+                .bind(Json(&p.rule_tags))
+                .bind(ts_opt(p.expiry))
+                .bind(&d.slot_key)
+                .bind(ts_opt(d.retain_until))
+                .bind(&d.rule_name)
+                .bind(ts_opt(d.rule_expiry))
+                .bind(&d.hold)
+                .fetch_optional(pool)
+                .await
+                .map_err(|e| on_unique(e, Entity::Point, &p.store_id))?
+                .ok_or_else(|| CatalogError::not_found(Entity::Item, p.item_id))
+        })
+    }
+
+    /// Sets a point's retention (tags, expiry in force, rule, rule expiry,
+    /// hold) after re-tagging or a change of holds.
+    pub async fn set_point_retention(&self, id: PointId, r: &PointRetention) -> Result<Point> {
+        with_pool!(self, |pool, dialect| {
+            sqlx::query_as(
+                "UPDATE points SET rule_tags = $2, expiry = $3, rule_name = $4,
+                    rule_expiry = $5, hold = $6
+                 WHERE id = $1 RETURNING *",
+            )
+            .bind(id)
+            .bind(Json(&r.rule_tags))
+            .bind(ts_opt(r.expiry))
+            .bind(&r.rule_name)
+            .bind(ts_opt(r.rule_expiry))
+            .bind(&r.hold)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| CatalogError::not_found(Entity::Point, id))
+        })
+    }
+
+    /// An item's scheduled points whose slot falls on local date `date`
+    /// (`YYYY-MM-DD`), oldest first: the points that compete to be the day's
+    /// representative for retention.
+    pub async fn points_of_slot_date(&self, item_id: ItemId, date: &str) -> Result<Vec<Point>> {
+        let lo = format!("{date}T");
+        let hi = format!("{date}U");
+        with_pool!(self, |pool, dialect| {
+            Ok(sqlx::query_as(
+                "SELECT * FROM points WHERE item_id = $1 AND slot_key >= $2 AND slot_key < $3
+                 ORDER BY time, id",
+            )
+            .bind(item_id)
+            .bind(&lo)
+            .bind(&hi)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Every point of an item, oldest first (re-tagging reads them all).
+    pub async fn item_points(&self, item_id: ItemId) -> Result<Vec<Point>> {
+        with_pool!(self, |pool, dialect| {
+            Ok(
+                sqlx::query_as("SELECT * FROM points WHERE item_id = $1 ORDER BY time, id")
+                    .bind(item_id)
+                    .fetch_all(pool)
+                    .await?,
+            )
+        })
+    }
+
+    /// The store point ids a vault's rows name (the sweep compares them
+    /// with the store's own list to find points to adopt).
+    pub async fn point_store_ids(&self, vault_id: VaultId) -> Result<Vec<String>> {
+        with_pool!(self, |pool, dialect| {
+            Ok(
+                sqlx::query_scalar("SELECT store_id FROM points WHERE vault_id = $1")
+                    .bind(vault_id)
+                    .fetch_all(pool)
+                    .await?,
+            )
         })
     }
 

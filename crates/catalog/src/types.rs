@@ -249,6 +249,41 @@ pub struct Point {
     pub rule_tags: Vec<String>,
     /// When the point may be deleted; `None` keeps it.
     pub expiry: Option<DateTime<Utc>>,
+    /// Scheduled points: the slot's local key (`YYYY-MM-DDTHH:MM`); retention
+    /// rules match on its date. `None` for on-demand points (schema 2).
+    pub slot_key: Option<String>,
+    /// On-demand points: the retain-until the user gave.
+    pub retain_until: Option<DateTime<Utc>>,
+    /// The rule that decides the expiry (`daily`, …, `on-demand`).
+    pub rule_name: Option<String>,
+    /// The expiry the rules give; differs from `expiry` while a hold keeps
+    /// the point (`expiry` is then `None`).
+    pub rule_expiry: Option<DateTime<Utc>>,
+    /// `retain-data` or `latest-point` while protection is stopped.
+    pub hold: Option<String>,
+}
+
+/// The origin and retention detail of a new point (schema 2), for
+/// [`crate::Catalog::insert_point_with`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointDetail {
+    pub slot_key: Option<String>,
+    pub retain_until: Option<DateTime<Utc>>,
+    pub rule_name: Option<String>,
+    pub rule_expiry: Option<DateTime<Utc>>,
+    pub hold: Option<String>,
+}
+
+/// A point's new retention after re-tagging
+/// ([`crate::Catalog::set_point_retention`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointRetention {
+    pub rule_tags: Vec<String>,
+    /// The expiry in force: `None` while held.
+    pub expiry: Option<DateTime<Utc>>,
+    pub rule_name: Option<String>,
+    pub rule_expiry: Option<DateTime<Utc>>,
+    pub hold: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,6 +346,25 @@ pub struct NewJob {
     pub slot_key: Option<String>,
     pub params: Value,
     pub queued_at: DateTime<Utc>,
+}
+
+/// One item's planning step for [`crate::Catalog::plan_slots`]: queue `job`
+/// (if any) and move the item's `next_run` from `expected` to `next`.
+#[derive(Debug, Clone)]
+pub struct PlannedSlot {
+    pub item_id: ItemId,
+    pub job: Option<NewJob>,
+    pub expected: DateTime<Utc>,
+    pub next: Option<DateTime<Utc>>,
+}
+
+/// What [`crate::Catalog::plan_slots`] did for one [`PlannedSlot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanResult {
+    /// The job was queued (false: it was there already, or none was asked).
+    pub queued: bool,
+    /// The watermark moved (false: another scheduler moved it first).
+    pub advanced: bool,
 }
 
 /// How a job ended, written by its owner.

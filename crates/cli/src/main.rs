@@ -2,6 +2,7 @@
 //! parses arguments, asks for passphrases, shows progress and maps errors to
 //! documented exit codes (docs/cli.md).
 
+mod backup;
 mod progress;
 mod store_cmd;
 
@@ -24,6 +25,12 @@ struct Cli {
 enum Command {
     /// Work with a vault store directly: back up, restore, verify, prune.
     Store(store_cmd::StoreArgs),
+    /// Talk to a Lifeboat server: vaults, policies, protection, restores, jobs (az backup style).
+    Backup(backup::BackupArgs),
+    /// Check a token against a Lifeboat server and save it for `lifeboat backup`.
+    Login(backup::login::LoginArgs),
+    /// Run the vault service: REST API, scheduler and job runner.
+    Server(lifeboat_server::ServerArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -70,6 +77,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Store(args) => store_cmd::run(args),
+        Command::Backup(args) => Ok(backup::run(args)),
+        Command::Login(args) => Ok(backup::login::run(args)),
+        Command::Server(args) => lifeboat_server::run(args)
+            .map(|()| exit::OK)
+            .map_err(|error| Failure {
+                code: exit::FAILED,
+                error,
+                output: Output::Text,
+            }),
     };
     match result {
         Ok(code) => ExitCode::from(code),

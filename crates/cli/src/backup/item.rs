@@ -1,0 +1,99 @@
+//! `lifeboat backup item list|show|set-policy`.
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::client::seg;
+use super::error::{Result, exit};
+use super::output::TableView;
+use super::vault::vault_path;
+use super::{Ctx, TopArg};
+
+pub const VIEW: TableView = &[
+    ("Name", "name"),
+    ("Workload", "workload"),
+    ("Source", "source"),
+    ("Policy", "policyName"),
+    ("State", "protectionState"),
+    ("Health", "healthStatus"),
+    ("LastBackupStatus", "lastBackupStatus"),
+    ("LastBackupTime", "lastBackupTime"),
+    ("NextRunTime", "nextRunTime"),
+];
+
+#[derive(Args)]
+pub struct ItemArgs {
+    #[command(subcommand)]
+    cmd: ItemCmd,
+}
+
+#[derive(Subcommand)]
+enum ItemCmd {
+    /// List the protected items of a vault.
+    #[command(after_help = "Examples:
+  lifeboat backup item list --vault prod -o table
+  lifeboat backup item list --vault prod --query \"[?protectionState=='ProtectionStopped'].name\" -o tsv")]
+    List {
+        /// The vault.
+        #[arg(long, short = 'v')]
+        vault: String,
+        #[command(flatten)]
+        top: TopArg,
+    },
+    /// Show a protected item: state, policy, last backup, next run, health.
+    #[command(after_help = "Examples:
+  lifeboat backup item show --vault prod --name data
+  lifeboat backup item show --vault prod --name data --query lastBackupStatus -o tsv")]
+    Show {
+        /// The vault.
+        #[arg(long, short = 'v')]
+        vault: String,
+        /// The protected item.
+        #[arg(long, short = 'n', visible_alias = "item")]
+        name: String,
+    },
+    /// Protect an item with another policy (re-tags its recovery points).
+    #[command(after_help = "Examples:
+  lifeboat backup item set-policy --vault prod --name data --policy Nightly")]
+    SetPolicy {
+        /// The vault.
+        #[arg(long, short = 'v')]
+        vault: String,
+        #[arg(long, short = 'n', visible_alias = "item")]
+        name: String,
+        /// The new policy.
+        #[arg(long, short = 'p')]
+        policy: String,
+    },
+}
+
+pub fn run(ctx: &Ctx, a: ItemArgs) -> Result<u8> {
+    match a.cmd {
+        ItemCmd::List { vault, top } => {
+            let list = ctx
+                .client
+                .list(&format!("{}/items", vault_path(&vault)), &[], top.get())?;
+            ctx.show(&Value::Array(list), Some(VIEW))?;
+        }
+        ItemCmd::Show { vault, name } => {
+            let item = ctx.client.get(&item_path(&vault, &name))?;
+            ctx.show(&item, Some(VIEW))?;
+        }
+        ItemCmd::SetPolicy {
+            vault,
+            name,
+            policy,
+        } => {
+            let item = ctx.client.post(
+                &format!("{}/policy", item_path(&vault, &name)),
+                &json!({"policy": policy}),
+            )?;
+            ctx.show(&item, Some(VIEW))?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn item_path(vault: &str, item: &str) -> String {
+    format!("{}/items/{}", vault_path(vault), seg(item))
+}

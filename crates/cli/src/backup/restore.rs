@@ -1,0 +1,162 @@
+//! `lifeboat backup restore files|disk`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+use super::client::seg;
+use super::error::{CliError, Result};
+use super::recoverypoint::{points_path, resolve_point};
+use super::{Ctx, absolute, job};
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    #[command(subcommand)]
+    cmd: RestoreCmd,
+}
+
+#[derive(Subcommand)]
+enum RestoreCmd {
+    /// Restore files and folders of a path item, to where they were or elsewhere.
+    #[command(
+        group(ArgGroup::new("target").required(true).args(["target_path", "original_location"])),
+        after_help = "Examples:
+  lifeboat backup restore files --vault prod --item data --point latest --target-path /tmp/restore --wait
+  lifeboat backup restore files --vault prod --item data --point 3f2a9c0d --original-location --overwrite
+  lifeboat backup restore files --vault prod --item data --point latest --target-path /tmp/r \\
+      --include etc --include www/index.html --skip-existing
+
+An alternate target gets the files under their original absolute path
+(/tmp/restore/srv/data/...). Without --overwrite or --skip-existing an
+existing file stops the restore (conflict: fail)."
+    )]
+    Files {
+        /// The vault.
+        #[arg(long, short = 'v')]
+        vault: String,
+        /// The protected item.
+        #[arg(long, short = 'i')]
+        item: String,
+        /// The recovery point id, or `latest`.
+        #[arg(long, short = 'p', visible_alias = "rp-name")]
+        point: String,
+        /// Restore under this folder (`original` means the original location).
+        #[arg(long, value_name = "DIR")]
+        target_path: Option<PathBuf>,
+        /// Restore to the original location.
+        #[arg(long)]
+        original_location: bool,
+        /// Only these paths, relative to the protected folder (repeat the flag).
+        #[arg(long, value_name = "PATH")]
+        include: Vec<String>,
+        /// Replace existing files.
+        #[arg(long, conflicts_with = "skip_existing")]
+        overwrite: bool,
+        /// Leave existing files as they are.
+        #[arg(long)]
+        skip_existing: bool,
+        /// Wait until the restore job ends; exit non-zero if it failed.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Restore a disk item's point to a new image file.
+    #[command(after_help = "Examples:
+  lifeboat backup restore disk --vault prod --item web-disk --point latest --target-file /var/lib/images/web-restored.raw --wait
+  lifeboat backup restore disk --vault prod --item web-disk --point 3f2a9c0d --target-file /tmp/web.qcow2 --format qcow2")]
+    Disk {
+        /// The vault.
+        #[arg(long, short = 'v')]
+        vault: String,
+        /// The protected item.
+        #[arg(long, short = 'i')]
+        item: String,
+        /// The recovery point id, or `latest`.
+        #[arg(long, short = 'p', visible_alias = "rp-name")]
+        point: String,
+        /// The new image file (must not exist).
+        #[arg(long, value_name = "FILE")]
+        target_file: PathBuf,
+        /// Image format.
+        #[arg(long, value_parser = ["raw", "qcow2"])]
+        format: Option<String>,
+        /// Wait until the restore job ends; exit non-zero if it failed.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+pub fn run(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
+    match a.cmd {
+        RestoreCmd::Files {
+            vault,
+            item,
+            point,
+            target_path,
+            original_location,
+            include,
+            overwrite,
+            skip_existing,
+            wait,
+        } => {
+            let target = match (target_path, original_location) {
+                (_, true) => "original".to_owned(),
+                (Some(p), false) if p.as_os_str() == "original" => "original".to_owned(),
+                (Some(p), false) => absolute(&p, "--target-path")?,
+                (None, false) => {
+                    return Err(CliError::Usage(
+                        "give --target-path DIR or --original-location".into(),
+                    ));
+                }
+            };
+            let conflict = if overwrite {
+                "overwrite"
+            } else if skip_existing {
+                "skip"
+            } else {
+                "fail"
+            };
+            let mut body = Map::new();
+            body.insert("target".into(), json!(target));
+            body.insert("conflict".into(), json!(conflict));
+            if !include.is_empty() {
+                body.insert("include".into(), json!(include));
+            }
+            start(ctx, &vault, &item, &point, body, wait)
+        }
+        RestoreCmd::Disk {
+            vault,
+            item,
+            point,
+            target_file,
+            format,
+            wait,
+        } => {
+            let mut body = Map::new();
+            body.insert(
+                "target".into(),
+                json!(absolute(&target_file, "--target-file")?),
+            );
+            if let Some(f) = format {
+                body.insert("format".into(), json!(f));
+            }
+            start(ctx, &vault, &item, &point, body, wait)
+        }
+    }
+}
+
+fn start(
+    ctx: &Ctx,
+    vault: &str,
+    item: &str,
+    point: &str,
+    body: Map<String, Value>,
+    wait: bool,
+) -> Result<u8> {
+    let id = resolve_point(ctx, vault, item, point)?;
+    let answer = ctx.client.post(
+        &format!("{}/{}/restore", points_path(vault, item), seg(&id)),
+        &Value::Object(body),
+    )?;
+    job::started(ctx, answer, wait)
+}

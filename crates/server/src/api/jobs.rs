@@ -1,0 +1,183 @@
+//! `/api/v1/jobs`: list with filters, show, cancel.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use chrono::{DateTime, Utc};
+use lifeboat_catalog::{Job, JobFilter, JobId, job_state};
+use lifeboat_model::job::JobType;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use crate::api::vaults;
+use crate::dto::{JobDto, JobList, Names};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{P, PageQuery, Q, next_link};
+use crate::state::AppState;
+
+/// Filters of the job list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// Only jobs of this vault (name).
+    pub vault: Option<String>,
+    /// Only jobs of this item (name; needs `vault`).
+    pub item: Option<String>,
+    /// Only jobs of this type (`Backup`, `Restore`, `DeleteBackupData`,
+    /// `ExpirySweep`, `GarbageCollection`).
+    #[serde(rename = "type")]
+    pub job_type: Option<String>,
+    /// Only jobs in this state (`Queued`, `InProgress`, `Cancelling`,
+    /// `Completed`, `CompletedWithWarnings`, `Failed`, `Cancelled`).
+    pub state: Option<String>,
+    /// Only jobs queued at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Only jobs queued before this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Rows per page, 1–1000 (default 100).
+    pub limit: Option<u32>,
+    /// The `cursor` of the previous page's `nextLink`.
+    pub cursor: Option<String>,
+}
+
+const STATES: [&str; 7] = [
+    job_state::QUEUED,
+    job_state::IN_PROGRESS,
+    job_state::CANCELLING,
+    job_state::COMPLETED,
+    job_state::COMPLETED_WITH_WARNINGS,
+    job_state::FAILED,
+    job_state::CANCELLED,
+];
+
+/// Vault and item names of a page of jobs, in two queries.
+pub async fn names_for(state: &AppState, jobs: &[Job]) -> ApiResult<Names> {
+    let vaults = state
+        .catalog
+        .list_vaults()
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.name))
+        .collect();
+    let mut ids: Vec<_> = jobs.iter().filter_map(|j| j.item_id).collect();
+    ids.sort();
+    ids.dedup();
+    let items = state.catalog.item_names(&ids).await?;
+    Ok(Names { vaults, items })
+}
+
+/// One job as the API shows it.
+pub async fn job_dto(state: &AppState, job: Job) -> ApiResult<JobDto> {
+    let names = names_for(state, std::slice::from_ref(&job)).await?;
+    Ok(names.job(job, state.now()))
+}
+
+/// List jobs, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/jobs", tag = "jobs",
+    params(JobQuery),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobList),
+        (status = 400, description = "Bad filter, limit or cursor", body = ErrorBody),
+        (status = 404, description = "No such vault or item", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    uri: Uri,
+    Q(q): Q<JobQuery>,
+) -> ApiResult<Json<JobList>> {
+    let mut f = JobFilter::default();
+    if let Some(t) = &q.job_type {
+        let known = JobType::ALL
+            .iter()
+            .any(|k| serde_json::to_value(k).ok() == Some(Value::String(t.clone())));
+        if !known {
+            return Err(ApiError::invalid_argument(
+                "type",
+                format!(
+                    "type must be one of Backup, Restore, DeleteBackupData, ExpirySweep, GarbageCollection (got {t:?})"
+                ),
+            ));
+        }
+        f.job_type = Some(t.clone());
+    }
+    if let Some(s) = &q.state {
+        if !STATES.contains(&s.as_str()) {
+            return Err(ApiError::invalid_argument(
+                "state",
+                format!("state must be one of {} (got {s:?})", STATES.join(", ")),
+            ));
+        }
+        f.state = Some(s.clone());
+    }
+    match (&q.vault, &q.item) {
+        (Some(v), item) => {
+            let vault = vaults::find(&state, v).await?;
+            f.vault_id = Some(vault.id);
+            if let Some(i) = item {
+                f.item_id = Some(state.catalog.get_item(vault.id, i).await?.id);
+            }
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_argument(
+                "item",
+                "item names are unique within a vault: give vault too",
+            ));
+        }
+        (None, None) => {}
+    }
+    f.from = q.from;
+    f.to = q.to;
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    }
+    .page()?;
+    let got = state.catalog.list_jobs(&f, &page).await?;
+    let names = names_for(&state, &got.items).await?;
+    let now = state.now();
+    Ok(Json(JobList {
+        value: got.items.into_iter().map(|j| names.job(j, now)).collect(),
+        next_link: next_link(&uri, got.next_cursor),
+    }))
+}
+
+/// Show a job: progress, sub-tasks, warnings, errors.
+#[utoipa::path(
+    get, path = "/api/v1/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = JobDto),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn show_job(State(state): State<AppState>, P(id): P<i64>) -> ApiResult<Json<JobDto>> {
+    let job = state.catalog.get_job(JobId(id)).await?;
+    Ok(Json(job_dto(&state, job).await?))
+}
+
+/// Cancel a job.
+///
+/// A queued job ends `Cancelled` at once; a running one becomes
+/// `Cancelling` and its server stops it at the next safe point. A running
+/// `DeleteBackupData` job cannot be cancelled.
+#[utoipa::path(
+    post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job, cancelled or cancelling", body = JobDto),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "The job ended, or cannot be cancelled while running", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cancel_job(State(state): State<AppState>, P(id): P<i64>) -> ApiResult<Json<JobDto>> {
+    let job =
+        lifeboat_service::ops::cancel_job(&state.catalog, state.clock.as_ref(), JobId(id)).await?;
+    tracing::info!(job = id, state = %job.state, "job cancel requested");
+    Ok(Json(job_dto(&state, job).await?))
+}

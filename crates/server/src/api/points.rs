@@ -1,0 +1,148 @@
+//! `…/items/{item}/points`: recovery points newest first, one point, and
+//! restores (a job each).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use lifeboat_catalog::{Point, PointFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::items::{self, accepted};
+use crate::dto::{JobDto, PointDto, PointList, RestoreRequest};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Body, P, PageQuery, Q, next_link};
+use crate::ops;
+use crate::state::AppState;
+
+/// `?from=&to=&limit=&cursor=` of the point list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PointQuery {
+    /// Only points taken at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Only points taken before this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Rows per page, 1–1000 (default 100).
+    pub limit: Option<u32>,
+    /// The `cursor` of the previous page's `nextLink`.
+    pub cursor: Option<String>,
+}
+
+/// The point of an item with the store id `point`, or `NOT_FOUND`.
+pub async fn find_point(
+    state: &AppState,
+    vault: &lifeboat_catalog::Vault,
+    item: &lifeboat_catalog::Item,
+    point: &str,
+) -> ApiResult<Point> {
+    match state.catalog.find_point(vault.id, point).await? {
+        Some(p) if p.item_id == item.id => Ok(p),
+        _ => Err(ApiError::not_found(
+            "point",
+            format!(
+                "recovery point '{point}' not found for item '{}'; list them with GET …/items/{}/points",
+                item.name, item.name
+            ),
+        )),
+    }
+}
+
+/// List an item's recovery points, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/vaults/{vault}/items/{item}/points", tag = "points",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("item" = String, Path, description = "Item name"),
+        PointQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of recovery points", body = PointList),
+        (status = 404, description = "No such vault or item", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_points(
+    State(state): State<AppState>,
+    uri: Uri,
+    P((vault, item)): P<(String, String)>,
+    Q(q): Q<PointQuery>,
+) -> ApiResult<Json<PointList>> {
+    let (v, i) = items::find(&state, &vault, &item).await?;
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    }
+    .page()?;
+    let filter = PointFilter {
+        from: q.from,
+        to: q.to,
+    };
+    let got = state.catalog.list_points(i.id, &filter, &page).await?;
+    Ok(Json(PointList {
+        value: got
+            .items
+            .into_iter()
+            .map(|p| PointDto::new(p, &v.name, &i.name))
+            .collect(),
+        next_link: next_link(&uri, got.next_cursor),
+    }))
+}
+
+/// Show a recovery point.
+#[utoipa::path(
+    get, path = "/api/v1/vaults/{vault}/items/{item}/points/{point}", tag = "points",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("item" = String, Path, description = "Item name"),
+        ("point" = String, Path, description = "Recovery point id (the store's)"),
+    ),
+    responses(
+        (status = 200, description = "The recovery point", body = PointDto),
+        (status = 404, description = "No such vault, item or point", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn show_point(
+    State(state): State<AppState>,
+    P((vault, item, point)): P<(String, String, String)>,
+) -> ApiResult<Json<PointDto>> {
+    let (v, i) = items::find(&state, &vault, &item).await?;
+    let p = find_point(&state, &v, &i, &point).await?;
+    Ok(Json(PointDto::new(p, &v.name, &i.name)))
+}
+
+/// Restore a recovery point.
+///
+/// A path item restores to its original location (`"target": "original"`)
+/// or into another folder, with `conflict` deciding what happens to files
+/// that exist, optionally only the `include`d paths; a disk item restores to
+/// a new image file (`raw` or `qcow2`).
+#[utoipa::path(
+    post, path = "/api/v1/vaults/{vault}/items/{item}/points/{point}/restore", tag = "points",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("item" = String, Path, description = "Item name"),
+        ("point" = String, Path, description = "Recovery point id (the store's)"),
+    ),
+    request_body = RestoreRequest,
+    responses(
+        (status = 202, description = "The queued restore job", body = JobDto),
+        (status = 400, description = "Invalid target, conflict, include or format", body = ErrorBody),
+        (status = 404, description = "No such vault, item or point", body = ErrorBody),
+        (status = 409, description = "The item's state does not allow restores", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn restore(
+    State(state): State<AppState>,
+    P((vault, item, point)): P<(String, String, String)>,
+    Body(req): Body<RestoreRequest>,
+) -> ApiResult<Response> {
+    let (v, i) = items::find(&state, &vault, &item).await?;
+    let p = find_point(&state, &v, &i, &point).await?;
+    let job = ops::restore(&state, &v, &i, &p, req).await?;
+    Ok(accepted(job))
+}

@@ -1,0 +1,294 @@
+//! `Backup`: a path item through the store's file backup (the item's
+//! latest point as parent, so unchanged files are not read again), a disk
+//! item through its disk backup. Sub-tasks as Azure names them: "Take
+//! Snapshot" (check the source, open the vault) and "Transfer data to
+//! vault" (the store's backup, which commits the point). The point row is
+//! written only after the store committed; the store's tags name the item,
+//! origin and time so the sweep can adopt a point whose row was never
+//! written.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use lifeboat_catalog::{Item, ItemPatch, Page, PointFilter};
+use lifeboat_model::item::{HealthStatus, ItemAction, LastBackupStatus};
+use lifeboat_model::point::PointOrigin;
+use lifeboat_model::schedule::SlotKey;
+use lifeboat_store::backup::{BackupOptions, backup_disk, backup_files};
+use lifeboat_store::id::PointId as StorePointId;
+use lifeboat_store::manifest::Consistency as StoreConsistency;
+use lifeboat_store::upload::Progress as StoreProgress;
+use serde_json::Value;
+
+use super::points::{Committed, record_point, tags};
+use super::{JobCtx, fail, forget_point};
+use crate::ops::{item_policy, state_of};
+use crate::params::BackupParams;
+use crate::report::{Detail, Ending, Report};
+
+pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
+    let Some(item_id) = ctx.job.item_id else {
+        return Ending::Failed(Detail::new(
+            "ITEM_NOT_FOUND",
+            "the backup job names no item",
+        ));
+    };
+    let item = match ctx.catalog().get_item_by_id(item_id).await {
+        Ok(i) => i,
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    let ending = backup(ctx, report, &item).await;
+    if !ctx.is_lost() {
+        let ok = match &ending {
+            Ending::Done => Some(true),
+            Ending::Failed(_) => Some(false),
+            Ending::Cancelled | Ending::Requeue(_) => None,
+        };
+        if let Some(ok) = ok
+            && let Err(e) = record_outcome(ctx, &item, ok).await
+        {
+            tracing::warn!(item = item.id.0, error = %e, "could not update the item's backup status");
+        }
+    }
+    ending
+}
+
+fn origin_of(params: &BackupParams, job_slot: Option<&str>, now: DateTime<Utc>) -> PointOrigin {
+    if params.on_demand {
+        return PointOrigin::OnDemand {
+            retain_until: params
+                .retain_until
+                .unwrap_or(now + TimeDelta::days(lifeboat_model::point::ON_DEMAND_DEFAULT_DAYS)),
+        };
+    }
+    let key = params
+        .slot
+        .as_deref()
+        .or(job_slot)
+        .and_then(|k| k.parse::<SlotKey>().ok())
+        .unwrap_or_else(|| {
+            let l = now.naive_utc();
+            SlotKey::new(l.date(), l.time())
+        });
+    PointOrigin::Scheduled { slot: key }
+}
+
+async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
+    let params: BackupParams = serde_json::from_value(ctx.job.params.clone()).unwrap_or_default();
+    let state = match state_of(item) {
+        Ok(s) => s,
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    if !state.takes_backups() {
+        return Ending::Failed(Detail::new(
+            "INVALID_ITEM_STATE",
+            format!(
+                "protection of '{}' is {:?}: no backup taken",
+                item.name, state
+            ),
+        ));
+    }
+    let policy = match item_policy(ctx.catalog(), item).await {
+        Ok(p) => p,
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    if ctx.refresh_cancel().await {
+        return Ending::Cancelled;
+    }
+    if ctx.is_stopping() {
+        return Ending::Requeue(Detail::new(
+            "SERVER_SHUTDOWN",
+            "the server shut down before the backup started; it runs again",
+        ));
+    }
+    let slot_text = params.slot.clone().or(ctx.job.slot_key.clone());
+    if params.missed_slots > 0 {
+        report.warn(Detail::new(
+            "SLOTS_MISSED",
+            format!(
+                "{} earlier scheduled run(s) were missed while no server was running; this run stands for them",
+                params.missed_slots
+            ),
+        ));
+    }
+    if let Some(late) = params.late_seconds {
+        report.warn(Detail::new(
+            "SLOT_LATE",
+            format!(
+                "the run for slot {} started {}h{:02}m after its scheduled time",
+                slot_text.as_deref().unwrap_or("?"),
+                late / 3600,
+                late % 3600 / 60
+            ),
+        ));
+    }
+    if let Some(of) = params.retry_of {
+        report.warn(Detail::new(
+            "RETRY",
+            format!("this backup retries job {of}, whose server was lost"),
+        ));
+    }
+    let time = ctx.now();
+    let origin = origin_of(&params, ctx.job.slot_key.as_deref(), time);
+
+    // Take Snapshot: the source is there and the vault opens.
+    report.start_task(0, time);
+    let _ = ctx.push(report).await;
+    let source = PathBuf::from(&item.source);
+    if let Err(e) = std::fs::symlink_metadata(&source) {
+        return Ending::Failed(Detail::new(
+            "SOURCE_UNAVAILABLE",
+            format!("cannot read {}: {e}", source.display()),
+        ));
+    }
+    let vault = match ctx.open_vault(item.vault_id).await {
+        Ok(v) => v,
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    let parent = match ctx
+        .catalog()
+        .list_points(item.id, &PointFilter::default(), &Page::first(1))
+        .await
+    {
+        Ok(p) => p
+            .items
+            .first()
+            .and_then(|p| StorePointId::from_hex(&p.store_id).ok()),
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    report.finish_task(0, ctx.now());
+
+    // Transfer data to vault.
+    report.start_task(1, ctx.now());
+    let _ = ctx.push(report).await;
+    let mut tag_list = vec![
+        format!("{}{}", tags::ITEM, item.id),
+        format!("{}{}", tags::JOB, ctx.job.id),
+        format!("{}{}", tags::TIME, time.to_rfc3339()),
+    ];
+    match origin {
+        PointOrigin::Scheduled { slot } => tag_list.push(format!("{}{slot}", tags::SLOT)),
+        PointOrigin::OnDemand { retain_until } => tag_list.push(format!(
+            "{}{}",
+            tags::RETAIN_UNTIL,
+            retain_until.to_rfc3339()
+        )),
+    }
+    let opts = BackupOptions {
+        tags: tag_list,
+        host: None,
+        parent,
+        force_read: false,
+    };
+    let counters = Arc::new(StoreProgress::default());
+    let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
+    let disk = item.workload == "disk";
+    let (c, w, v, src) = (
+        counters.clone(),
+        warnings.clone(),
+        vault.clone(),
+        source.clone(),
+    );
+    let result = ctx
+        .blocking(report, Some((counters, None)), move || {
+            let mut warn = |m: &str| {
+                if let Ok(mut w) = w.lock() {
+                    w.push(m.to_string());
+                }
+            };
+            if disk {
+                backup_disk(&v, &src, &opts, c, &mut warn)
+            } else {
+                backup_files(&v, std::slice::from_ref(&src), &opts, c, &mut warn)
+            }
+        })
+        .await;
+    for m in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+        report.warn(Detail::new("SOURCE_WARNING", m));
+    }
+    let outcome = match result {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return Ending::Failed(fail(e)),
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    let store_id = outcome.id.to_hex();
+    if ctx.is_lost() {
+        // Another server settled the job; the sweep adopts the point.
+        return Ending::Done;
+    }
+    if ctx.refresh_cancel().await {
+        // Cancelled during the transfer: the point goes again.
+        let v = vault.clone();
+        let sid = store_id.clone();
+        match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await {
+            Ok(Ok(())) => {
+                if let Ok(Some(row)) = ctx.catalog().find_point(item.vault_id, &store_id).await {
+                    let _ = ctx.catalog().delete_point(row.id).await;
+                }
+                return Ending::Cancelled;
+            }
+            Ok(Err(e)) => return Ending::Failed(fail(e)),
+            Err(e) => return Ending::Failed(fail(e)),
+        }
+    }
+    if outcome.point.consistency == StoreConsistency::ChangedDuringBackup {
+        report.warn(Detail::new(
+            "CHANGED_DURING_BACKUP",
+            "files changed while they were read; the point is crash-consistent for them",
+        ));
+    }
+    let committed = Committed {
+        store_id,
+        time,
+        consistency: if disk { "crash" } else { "file-system" },
+        size: i64::try_from(outcome.point.summary.bytes).unwrap_or(i64::MAX),
+        added_bytes: i64::try_from(outcome.point.summary.added_stored_bytes).unwrap_or(i64::MAX),
+    };
+    if let Err(e) = record_point(ctx.catalog(), item, policy.as_ref(), origin, &committed).await {
+        return Ending::Failed(fail(e));
+    }
+    report.finish_task(1, ctx.now());
+    Ending::Done
+}
+
+/// Last backup status and time, protection state and health after a backup.
+async fn record_outcome(ctx: &JobCtx, item: &Item, ok: bool) -> crate::Result<()> {
+    // The item may have changed while the job ran: read it again.
+    let item = ctx.catalog().get_item_by_id(item.id).await?;
+    let state = state_of(&item)?;
+    let action = if ok {
+        ItemAction::BackupSucceeded
+    } else {
+        ItemAction::BackupFailed
+    };
+    let to = state.apply(action)?.to.unwrap_or(state);
+    let name = |v: Value| v.as_str().map(str::to_string);
+    let status = if ok {
+        LastBackupStatus::Healthy
+    } else {
+        LastBackupStatus::Unhealthy
+    };
+    let health = if ok {
+        HealthStatus::Passed
+    } else {
+        HealthStatus::ActionRequired
+    };
+    ctx.catalog()
+        .update_item(
+            item.id,
+            &ItemPatch {
+                state: serde_json::to_value(to).ok().and_then(name),
+                last_backup_time: if ok {
+                    Some(Some(ctx.job.start_time.unwrap_or_else(|| ctx.now())))
+                } else {
+                    None
+                },
+                last_backup_status: Some(serde_json::to_value(status).ok().and_then(name)),
+                health: serde_json::to_value(health).ok().and_then(name),
+                ..ItemPatch::default()
+            },
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `GarbageCollection` of one vault: the store's two-phase GC (it runs
+//! beside backups; data no point references goes, in packs that have been
+//! condemned long enough). One sub-task, "Collect unreferenced data".
+
+use lifeboat_model::job::Progress;
+use lifeboat_store::gc::gc;
+
+use super::{JobCtx, fail};
+use crate::report::{Detail, Ending, Report};
+
+pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
+    if ctx.refresh_cancel().await {
+        return Ending::Cancelled;
+    }
+    if ctx.is_stopping() {
+        return Ending::Requeue(Detail::new(
+            "SERVER_SHUTDOWN",
+            "the server shut down before garbage collection started; it runs again",
+        ));
+    }
+    report.start_task(0, ctx.now());
+    let _ = ctx.push(report).await;
+    let vault = match ctx.open_vault(ctx.job.vault_id).await {
+        Ok(v) => v,
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    let r = ctx.blocking(report, None, move || gc(&vault, false)).await;
+    match r {
+        Ok(Ok(rep)) => {
+            report.set_progress(Progress {
+                bytes_done: rep.bytes_deleted,
+                bytes_total: Some(rep.bytes_deleted),
+                files_done: rep.packs_deleted as u64,
+                files_total: Some(rep.packs_deleted as u64),
+            });
+            tracing::info!(
+                vault = ctx.job.vault_id.0,
+                packs_deleted = rep.packs_deleted,
+                bytes_deleted = rep.bytes_deleted,
+                packs_condemned = rep.packs_condemned,
+                "garbage collection done"
+            );
+            report.finish_task(0, ctx.now());
+            Ending::Done
+        }
+        Ok(Err(e)) => Ending::Failed(fail(e)),
+        Err(e) => Ending::Failed(fail(e)),
+    }
+}

@@ -1,0 +1,218 @@
+//! `ExpirySweep` of one vault: deletes the points whose expiry in force
+//! has passed (store manifest first, then the row), adopts store points
+//! that have no row (a backup killed between the store's commit and the
+//! row insert: the manifest's tags say which item and origin), forgets
+//! store points of items that no longer exist, and queues a GC when
+//! anything was deleted.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use lifeboat_catalog::{CatalogError, ItemId};
+use lifeboat_model::job::Progress;
+use lifeboat_model::point::PointOrigin;
+use lifeboat_model::schedule::SlotKey;
+use lifeboat_store::id::PointId as StorePointId;
+use lifeboat_store::manifest::PointKind;
+
+use super::points::{Committed, record_point, tags};
+use super::{JobCtx, fail, forget_point};
+use crate::ops::item_policy;
+use crate::report::{Detail, Ending, Report};
+
+const BATCH: i64 = 200;
+
+pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
+    let vault_id = ctx.job.vault_id;
+    report.start_task(0, ctx.now());
+    let _ = ctx.push(report).await;
+    let vault = match ctx.open_vault(vault_id).await {
+        Ok(v) => v,
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    let now = ctx.now();
+    let mut deleted = 0u64;
+    let mut adopted = 0u64;
+    let progress = |d: u64, a: u64| Progress {
+        bytes_done: 0,
+        bytes_total: None,
+        files_done: d + a,
+        files_total: None,
+    };
+    loop {
+        if ctx.refresh_cancel().await {
+            return Ending::Cancelled;
+        }
+        if ctx.is_stopping() {
+            return Ending::Requeue(Detail::new(
+                "SERVER_SHUTDOWN",
+                "the server shut down during the sweep; it runs again",
+            ));
+        }
+        let expired = match ctx
+            .catalog()
+            .expired_points(Some(vault_id), now, BATCH)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return Ending::Failed(fail(e)),
+        };
+        let n = expired.len();
+        for p in expired {
+            let v = vault.clone();
+            let sid = p.store_id.clone();
+            match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Ending::Failed(fail(e)),
+                Err(e) => return Ending::Failed(fail(e)),
+            }
+            match ctx.catalog().delete_point(p.id).await {
+                Ok(()) | Err(CatalogError::NotFound { .. }) => deleted += 1,
+                Err(e) => return Ending::Failed(fail(e)),
+            }
+        }
+        report.set_progress(progress(deleted, adopted));
+        let _ = ctx.push(report).await;
+        if (n as i64) < BATCH {
+            break;
+        }
+    }
+
+    // Store points without a row.
+    let v = vault.clone();
+    let store_ids = match tokio::task::spawn_blocking(move || v.point_ids()).await {
+        Ok(Ok(ids)) => ids,
+        Ok(Err(e)) => return Ending::Failed(fail(e)),
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    let known: HashSet<String> = match ctx.catalog().point_store_ids(vault_id).await {
+        Ok(k) => k.into_iter().collect(),
+        Err(e) => return Ending::Failed(fail(e)),
+    };
+    let mut foreign = 0u64;
+    for id in store_ids {
+        let hex = id.to_hex();
+        if known.contains(&hex) {
+            continue;
+        }
+        match adopt(ctx, &vault, id, &hex).await {
+            Ok(Adopted::Row(item)) => {
+                adopted += 1;
+                report.warn(Detail::new(
+                    "POINT_ADOPTED",
+                    format!(
+                        "recovery point {hex} of item {item} had no catalog row (its backup was interrupted after the store committed it); it was added"
+                    ),
+                ));
+            }
+            Ok(Adopted::Forgotten) => deleted += 1,
+            Ok(Adopted::Foreign) => foreign += 1,
+            Ok(Adopted::InFlight) => {}
+            Err(e) => report.warn(Detail::new(
+                e.code(),
+                format!("could not adopt store point {hex}: {e}"),
+            )),
+        }
+    }
+    if foreign > 0 {
+        tracing::info!(
+            vault = vault_id.0,
+            foreign,
+            "store points not made by the service were left alone"
+        );
+    }
+    report.set_progress(progress(deleted, adopted));
+    if deleted > 0
+        && let Err(e) = ctx.enqueue_gc(vault_id).await
+    {
+        report.warn(Detail::new(
+            "GC_NOT_QUEUED",
+            format!("could not queue garbage collection: {e}"),
+        ));
+    }
+    report.finish_task(0, ctx.now());
+    Ending::Done
+}
+
+enum Adopted {
+    Row(ItemId),
+    /// The point's item no longer exists: the point was forgotten.
+    Forgotten,
+    /// Not made by the service (no item tag): left alone.
+    Foreign,
+    /// Its backup job is still running and will write the row.
+    InFlight,
+}
+
+fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {
+    s.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+async fn adopt(
+    ctx: &JobCtx,
+    vault: &std::sync::Arc<lifeboat_store::Vault>,
+    id: StorePointId,
+    hex: &str,
+) -> crate::Result<Adopted> {
+    let v = vault.clone();
+    let manifest = match tokio::task::spawn_blocking(move || v.load_point(&id)).await? {
+        Ok(m) => m,
+        // Forgotten meanwhile (a deletion running alongside).
+        Err(e) if e.is_not_found() => return Ok(Adopted::Foreign),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(item_id) = tags::find(&manifest.tags, tags::ITEM).and_then(|s| s.parse::<i64>().ok())
+    else {
+        return Ok(Adopted::Foreign);
+    };
+    // Its backup still runs (between commit and row insert): it records
+    // the point itself.
+    if let Some(job) = tags::find(&manifest.tags, tags::JOB).and_then(|s| s.parse::<i64>().ok())
+        && let Ok(j) = ctx.catalog().get_job(lifeboat_catalog::JobId(job)).await
+        && lifeboat_catalog::job_state::HELD.contains(&j.state.as_str())
+    {
+        return Ok(Adopted::InFlight);
+    }
+    let item = match ctx.catalog().get_item_by_id(ItemId(item_id)).await {
+        Ok(i) if i.vault_id == ctx.job.vault_id => i,
+        Ok(_) => return Ok(Adopted::Foreign),
+        Err(CatalogError::NotFound { .. }) => {
+            let v = vault.clone();
+            let sid = hex.to_string();
+            tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await??;
+            return Ok(Adopted::Forgotten);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let time = parse_time(tags::find(&manifest.tags, tags::TIME)).unwrap_or(manifest.time);
+    let origin = match (
+        tags::find(&manifest.tags, tags::SLOT).and_then(|s| s.parse::<SlotKey>().ok()),
+        parse_time(tags::find(&manifest.tags, tags::RETAIN_UNTIL)),
+    ) {
+        (Some(slot), _) => PointOrigin::Scheduled { slot },
+        (None, Some(until)) => PointOrigin::OnDemand {
+            retain_until: until,
+        },
+        (None, None) => {
+            let l = time.naive_utc();
+            PointOrigin::Scheduled {
+                slot: SlotKey::new(l.date(), l.time()),
+            }
+        }
+    };
+    let policy = item_policy(ctx.catalog(), &item).await?;
+    let committed = Committed {
+        store_id: hex.to_string(),
+        time,
+        consistency: if manifest.kind == PointKind::Disk {
+            "crash"
+        } else {
+            "file-system"
+        },
+        size: i64::try_from(manifest.summary.bytes).unwrap_or(i64::MAX),
+        added_bytes: i64::try_from(manifest.summary.added_stored_bytes).unwrap_or(i64::MAX),
+    };
+    record_point(ctx.catalog(), &item, policy.as_ref(), origin, &committed).await?;
+    Ok(Adopted::Row(item.id))
+}

@@ -1,0 +1,674 @@
+//! The domain operations the API calls. Each takes the catalog, the clock
+//! and the rows the API already looked up (by name), checks the action
+//! with the model's rules, writes the catalog, and returns what the API
+//! shows; none waits for a job (the runner does the work; call
+//! [`crate::ServiceHandle::wake`] after queueing one).
+//!
+//! Errors carry stable codes ([`ServiceError::code`]): the model's
+//! (`INVALID_ITEM_STATE`, `INVALID_ARGUMENT`, `INVALID_JOB_STATE`,
+//! `INVALID_POLICY`), the catalog's (`NOT_FOUND`, `CONFLICT`, …) and the
+//! service's own ([`crate::error::codes`]).
+
+use chrono::{DateTime, Utc};
+use lifeboat_catalog::{
+    Catalog, CatalogError, Item, ItemPatch, Job, JobFilter, JobId, NewJob, Page, Vault, VaultId,
+    job_state,
+};
+use lifeboat_model::item::{ItemAction, PointsEffect, ProtectionState, StopMode};
+use lifeboat_model::job::JobType;
+use lifeboat_model::retention::{self, ExpiryChange, HoldScope, RetagOutcome};
+use lifeboat_model::{ErrorCode, ModelError, Policy, ValidPolicy};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::error::{Result, ServiceError, codes};
+use crate::params::{self, BackupParams, RestoreParams, RestoreRequest, job_type};
+use crate::retention::{tagged, to_columns};
+use crate::storage::VaultStorage;
+
+// ------------------------------------------------------------- policies
+
+/// A stored policy document (the model's `Policy`, Azure's `properties`;
+/// a document wrapped as `{properties: …}` is accepted too), validated.
+pub fn resolve_policy(document: &Value) -> Result<ValidPolicy> {
+    let doc = document.get("properties").unwrap_or(document);
+    let policy: Policy = serde_json::from_value(doc.clone()).map_err(|e| {
+        ServiceError::refused(
+            codes::POLICY_UNREADABLE,
+            "properties",
+            format!("the policy document does not parse: {e}"),
+        )
+    })?;
+    Ok(policy.resolve()?)
+}
+
+/// The first scheduled run of `policy` strictly after `after`: a new or
+/// rescheduled item's `next_run`.
+pub fn next_run(policy: &ValidPolicy, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    crate::plan::next_run(policy, after)
+}
+
+/// The validated policy an item is bound to, if any.
+pub async fn item_policy(catalog: &Catalog, item: &Item) -> Result<Option<ValidPolicy>> {
+    match &item.policy_name {
+        None => Ok(None),
+        Some(name) => {
+            let p = catalog.get_policy(item.vault_id, name).await?;
+            Ok(Some(resolve_policy(&p.document)?))
+        }
+    }
+}
+
+pub(crate) fn state_of(item: &Item) -> Result<ProtectionState> {
+    serde_json::from_value(Value::String(item.state.clone())).map_err(|_| {
+        ServiceError::Model(ModelError::new(
+            ErrorCode::InvalidItemState,
+            "protectionState",
+            format!("unknown protection state {:?}", item.state),
+        ))
+    })
+}
+
+fn state_str(s: ProtectionState) -> String {
+    match serde_json::to_value(s) {
+        Ok(Value::String(s)) => s,
+        _ => format!("{s:?}"),
+    }
+}
+
+/// Sets an item's `next_run` from its policy and state: the next slot after
+/// now for an item that takes backups, none otherwise. A run that is
+/// already due is left for the scheduler (it re-checks it against the
+/// current policy), so rescheduling never skips a due slot.
+pub async fn reschedule_item(catalog: &Catalog, clock: &dyn Clock, item: &Item) -> Result<Item> {
+    let now = clock.now();
+    let state = state_of(item)?;
+    let next = if state.takes_backups() {
+        match item_policy(catalog, item).await? {
+            Some(p) => match item.next_run {
+                Some(due) if due <= now => Some(due),
+                _ => next_run(&p, now),
+            },
+            None => None,
+        }
+    } else {
+        None
+    };
+    if next == item.next_run {
+        return Ok(item.clone());
+    }
+    Ok(catalog
+        .update_item(
+            item.id,
+            &ItemPatch {
+                next_run: Some(next),
+                ..ItemPatch::default()
+            },
+        )
+        .await?)
+}
+
+// ------------------------------------------------------------ re-tagging
+
+/// What re-tagging did to an item's points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetagSummary {
+    pub points: u64,
+    pub unchanged: u64,
+    pub extended: u64,
+    pub shortened: u64,
+    /// Marked for cleanup: their expiry in force has passed; the expiry
+    /// sweep queued for the vault deletes them.
+    pub expired: u64,
+}
+
+impl RetagSummary {
+    fn add(&mut self, o: &RetagSummary) {
+        self.points += o.points;
+        self.unchanged += o.unchanged;
+        self.extended += o.extended;
+        self.shortened += o.shortened;
+        self.expired += o.expired;
+    }
+}
+
+/// Re-tags an item's points after its policy changed from `old` to `new`
+/// (the policy was edited, or the item moved to another policy): Azure's
+/// rules as `lifeboat_model::retention::retag` implements them: longer
+/// retention extends, shorter shortens, and points whose new expiry has
+/// passed are marked for cleanup (an expiry sweep is queued for them).
+pub async fn retag_item_points(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    item: &Item,
+    old: &ValidPolicy,
+    new: &ValidPolicy,
+) -> Result<RetagSummary> {
+    apply_points_effect(
+        catalog,
+        clock,
+        item,
+        PointsEffect::Retag,
+        Some(old),
+        Some(new),
+    )
+    .await
+}
+
+/// Applies what an item transition does to its points (the model's
+/// [`PointsEffect`]): holds when protection stops, re-evaluation under
+/// `new` when it resumes, re-tagging from `old` to `new` on a policy
+/// change. `DeleteAll` and `Unchanged` write nothing here.
+pub async fn apply_points_effect(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    item: &Item,
+    effect: PointsEffect,
+    old: Option<&ValidPolicy>,
+    new: Option<&ValidPolicy>,
+) -> Result<RetagSummary> {
+    let now = clock.now();
+    if matches!(effect, PointsEffect::Unchanged | PointsEffect::DeleteAll) {
+        return Ok(RetagSummary::default());
+    }
+    let rows = catalog.item_points(item.id).await?;
+    if rows.is_empty() {
+        return Ok(RetagSummary::default());
+    }
+    let tz_policy = new.or(old);
+    let points: Vec<_> = rows.iter().map(|p| tagged(p, tz_policy)).collect();
+    let state = state_of(item)?;
+    let outcomes: Vec<RetagOutcome> = match (effect, old, new) {
+        (PointsEffect::Hold(scope), _, _) => retention::apply_holds(&points, scope, now),
+        (PointsEffect::Reapply, _, Some(new)) => {
+            retention::reapply(&points, new, HoldScope::None, now)
+        }
+        (PointsEffect::Retag, Some(old), Some(new)) => {
+            retention::retag(&points, old, new, state.hold_scope(), now)
+        }
+        // No previous policy to compare with: evaluate under the new one.
+        (PointsEffect::Retag, None, Some(new)) => {
+            retention::reapply(&points, new, state.hold_scope(), now)
+        }
+        _ => {
+            return Err(ServiceError::Internal(format!(
+                "points effect {effect:?} needs a policy"
+            )));
+        }
+    };
+    let mut summary = RetagSummary::default();
+    for (row, out) in rows.iter().zip(&outcomes) {
+        summary.points += 1;
+        match out.change {
+            ExpiryChange::Unchanged => summary.unchanged += 1,
+            ExpiryChange::Extended => summary.extended += 1,
+            ExpiryChange::Shortened => summary.shortened += 1,
+            ExpiryChange::Expired => summary.expired += 1,
+        }
+        if !crate::retention::same(row, &out.retention) {
+            catalog
+                .set_point_retention(row.id, &to_columns(&out.retention))
+                .await?;
+        }
+    }
+    if summary.expired > 0 {
+        enqueue_sweep(catalog, clock, item.vault_id).await?;
+    }
+    Ok(summary)
+}
+
+/// A policy's document was replaced (`PUT …/policies/{policy}`): re-tags
+/// the points of every item on it and moves their next runs to the new
+/// schedule. Call after the catalog holds the new document.
+pub async fn policy_replaced(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    vault_id: VaultId,
+    policy_name: &str,
+    old: &ValidPolicy,
+    new: &ValidPolicy,
+) -> Result<RetagSummary> {
+    let mut total = RetagSummary::default();
+    for item in catalog
+        .list_items_with_policy(vault_id, policy_name)
+        .await?
+    {
+        let s = retag_item_points(catalog, clock, &item, old, new).await?;
+        total.add(&s);
+        let item = catalog.get_item_by_id(item.id).await?;
+        reschedule_item(catalog, clock, &item).await?;
+    }
+    Ok(total)
+}
+
+// ------------------------------------------------------- item transitions
+
+/// Moves an item to another policy of its vault (`POST …/items/{item}/policy`):
+/// re-tags its points and reschedules it.
+pub async fn change_item_policy(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    item: &Item,
+    policy_name: &str,
+) -> Result<(Item, RetagSummary)> {
+    let state = state_of(item)?;
+    let t = state.apply(ItemAction::ChangePolicy)?;
+    let old = item_policy(catalog, item).await?;
+    let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
+    let new = resolve_policy(&new_row.document)?;
+    let item = catalog
+        .update_item(
+            item.id,
+            &ItemPatch {
+                policy_name: Some(Some(policy_name.to_string())),
+                ..ItemPatch::default()
+            },
+        )
+        .await?;
+    let summary =
+        apply_points_effect(catalog, clock, &item, t.points, old.as_ref(), Some(&new)).await?;
+    // The old schedule's next run no longer applies.
+    let item = catalog
+        .update_item(
+            item.id,
+            &ItemPatch {
+                next_run: Some(None),
+                ..ItemPatch::default()
+            },
+        )
+        .await?;
+    let item = reschedule_item(catalog, clock, &item).await?;
+    Ok((item, summary))
+}
+
+/// What stopping protection did.
+#[derive(Debug, Clone)]
+pub struct StopOutcome {
+    /// The item as it now is.
+    pub item: Item,
+    /// The `DeleteBackupData` job, for `delete-data`.
+    pub job: Option<Job>,
+    pub points: RetagSummary,
+}
+
+/// Stops protection (`POST …/items/{item}/stop`): `retain-data` holds every
+/// point, `retain-as-per-policy` lets points expire but holds the latest,
+/// `delete-data` queues a `DeleteBackupData` job. No more scheduled runs.
+pub async fn stop_protection(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    item: &Item,
+    mode: StopMode,
+) -> Result<StopOutcome> {
+    if mode == StopMode::DeleteData {
+        let job = enqueue_delete_data(catalog, clock, item).await?;
+        let item = catalog.get_item_by_id(item.id).await?;
+        return Ok(StopOutcome {
+            item,
+            job: Some(job),
+            points: RetagSummary::default(),
+        });
+    }
+    let state = state_of(item)?;
+    let t = state.apply(ItemAction::StopProtection {
+        mode,
+        soft_delete: false,
+    })?;
+    let to = t.to.unwrap_or(state);
+    let item = catalog
+        .update_item(
+            item.id,
+            &ItemPatch {
+                state: Some(state_str(to)),
+                next_run: Some(None),
+                ..ItemPatch::default()
+            },
+        )
+        .await?;
+    let policy = item_policy(catalog, &item).await?;
+    let points = apply_points_effect(
+        catalog,
+        clock,
+        &item,
+        t.points,
+        policy.as_ref(),
+        policy.as_ref(),
+    )
+    .await?;
+    Ok(StopOutcome {
+        item,
+        job: None,
+        points,
+    })
+}
+
+/// Resumes protection with a policy (`POST …/items/{item}/resume`): points
+/// are re-evaluated under it, holds cleared, and those already past their
+/// expiry cleaned up by a sweep queued at once.
+pub async fn resume_protection(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    item: &Item,
+    policy_name: &str,
+) -> Result<(Item, RetagSummary)> {
+    let state = state_of(item)?;
+    let t = state.apply(ItemAction::Resume)?;
+    let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
+    let new = resolve_policy(&new_row.document)?;
+    let to = t.to.unwrap_or(ProtectionState::Protected);
+    let item = catalog
+        .update_item(
+            item.id,
+            &ItemPatch {
+                state: Some(state_str(to)),
+                policy_name: Some(Some(policy_name.to_string())),
+                next_run: Some(None),
+                ..ItemPatch::default()
+            },
+        )
+        .await?;
+    let summary = apply_points_effect(catalog, clock, &item, t.points, None, Some(&new)).await?;
+    let item = reschedule_item(catalog, clock, &item).await?;
+    Ok((item, summary))
+}
+
+// ------------------------------------------------------------------ jobs
+
+async fn enqueue(
+    catalog: &Catalog,
+    vault_id: VaultId,
+    item_id: Option<lifeboat_catalog::ItemId>,
+    kind: &str,
+    params: Value,
+    now: DateTime<Utc>,
+) -> Result<Job> {
+    let id = catalog
+        .enqueue(&NewJob {
+            vault_id,
+            item_id,
+            job_type: kind.to_string(),
+            slot_key: None,
+            params,
+            queued_at: now,
+        })
+        .await?
+        .ok_or_else(|| ServiceError::Internal("a job without a slot was not queued".into()))?;
+    Ok(catalog.get_job(id).await?)
+}
+
+/// Queues an on-demand backup (`POST …/items/{item}/backup`), kept until
+/// `retain_until` (default now + 30 days, at most 99 years).
+pub async fn enqueue_backup_now(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    item: &Item,
+    retain_until: Option<DateTime<Utc>>,
+) -> Result<Job> {
+    let now = clock.now();
+    state_of(item)?.check_backup()?;
+    let until = lifeboat_model::point::on_demand_retain_until(retain_until, now)?;
+    let p = BackupParams {
+        retain_until: Some(until),
+        on_demand: true,
+        ..BackupParams::default()
+    };
+    let params = serde_json::to_value(&p).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    enqueue(
+        catalog,
+        item.vault_id,
+        Some(item.id),
+        job_type::BACKUP,
+        params,
+        now,
+    )
+    .await
+}
+
+fn invalid(target: &str, message: String) -> ServiceError {
+    ServiceError::refused(codes::INVALID_ARGUMENT, target, message)
+}
+
+/// Checks a restore request against the item and returns its job params.
+pub fn restore_params(item: &Item, req: &RestoreRequest) -> Result<RestoreParams> {
+    let conflict = req.conflict.clone().unwrap_or_else(|| "fail".into());
+    if !["overwrite", "skip", "fail"].contains(&conflict.as_str()) {
+        return Err(invalid(
+            "conflict",
+            format!("conflict must be overwrite, skip or fail (got {conflict:?})"),
+        ));
+    }
+    match item.workload.as_str() {
+        "path" => {
+            if req.format.is_some() {
+                return Err(invalid(
+                    "format",
+                    "format applies to disk items only".into(),
+                ));
+            }
+            let target = if req.target == "original" {
+                "/".to_string()
+            } else if req.target.starts_with('/') {
+                req.target.clone()
+            } else {
+                return Err(invalid(
+                    "target",
+                    format!(
+                        "target must be \"original\" or an absolute path (got {:?})",
+                        req.target
+                    ),
+                ));
+            };
+            for (i, inc) in req.include.iter().enumerate() {
+                if inc.trim_matches('/').is_empty() || inc.split('/').any(|c| c == "..") {
+                    return Err(invalid(
+                        &format!("include[{i}]"),
+                        format!("include paths must name something inside the item (got {inc:?})"),
+                    ));
+                }
+            }
+            Ok(RestoreParams {
+                point: req.point.clone(),
+                target,
+                conflict,
+                include: req.include.clone(),
+                format: None,
+            })
+        }
+        "disk" => {
+            if !req.target.starts_with('/') || req.target.ends_with('/') {
+                return Err(invalid(
+                    "target",
+                    format!(
+                        "a disk item restores to a new image file: give its absolute path (got {:?})",
+                        req.target
+                    ),
+                ));
+            }
+            if !req.include.is_empty() {
+                return Err(invalid(
+                    "include",
+                    "include applies to path items only".into(),
+                ));
+            }
+            let format = req.format.clone().unwrap_or_else(|| "raw".into());
+            if format != "raw" && format != "qcow2" {
+                return Err(invalid(
+                    "format",
+                    format!("format must be raw or qcow2 (got {format:?})"),
+                ));
+            }
+            Ok(RestoreParams {
+                point: req.point.clone(),
+                target: req.target.clone(),
+                conflict,
+                include: Vec::new(),
+                format: Some(format),
+            })
+        }
+        other => Err(invalid(
+            "workload",
+            format!("items of workload {other:?} cannot be restored"),
+        )),
+    }
+}
+
+/// Queues a restore of one of the item's points
+/// (`POST …/items/{item}/points/{point}/restore`).
+pub async fn enqueue_restore(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    item: &Item,
+    req: &RestoreRequest,
+) -> Result<Job> {
+    state_of(item)?.check_restore()?;
+    match catalog.find_point(item.vault_id, &req.point).await? {
+        Some(p) if p.item_id == item.id => {}
+        _ => {
+            return Err(ServiceError::refused(
+                codes::POINT_NOT_FOUND,
+                "point",
+                format!(
+                    "item '{}' has no recovery point {:?}; list them with GET …/items/{}/points",
+                    item.name, req.point, item.name
+                ),
+            ));
+        }
+    }
+    let p = restore_params(item, req)?;
+    let params = serde_json::to_value(&p).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    enqueue(
+        catalog,
+        item.vault_id,
+        Some(item.id),
+        job_type::RESTORE,
+        params,
+        clock.now(),
+    )
+    .await
+}
+
+/// Stops protection with delete-data: the item takes no more backups and a
+/// `DeleteBackupData` job deletes its points, then the item.
+pub async fn enqueue_delete_data(catalog: &Catalog, clock: &dyn Clock, item: &Item) -> Result<Job> {
+    let state = state_of(item)?;
+    state.apply(ItemAction::StopProtection {
+        mode: StopMode::DeleteData,
+        soft_delete: false,
+    })?;
+    catalog
+        .update_item(
+            item.id,
+            &ItemPatch {
+                state: Some(state_str(ProtectionState::ProtectionStopped)),
+                next_run: Some(None),
+                ..ItemPatch::default()
+            },
+        )
+        .await?;
+    enqueue(
+        catalog,
+        item.vault_id,
+        Some(item.id),
+        job_type::DELETE_BACKUP_DATA,
+        params::empty(),
+        clock.now(),
+    )
+    .await
+}
+
+/// Queues an expiry sweep of a vault now (besides the hourly ones).
+pub async fn enqueue_sweep(catalog: &Catalog, clock: &dyn Clock, vault_id: VaultId) -> Result<Job> {
+    enqueue(
+        catalog,
+        vault_id,
+        None,
+        job_type::EXPIRY_SWEEP,
+        params::empty(),
+        clock.now(),
+    )
+    .await
+}
+
+/// Cancels a job (`POST /jobs/{id}/cancel`): a queued one ends at once, a
+/// running one is asked to stop at its next safe point. A running
+/// `DeleteBackupData` cannot be cancelled (`INVALID_JOB_STATE`).
+pub async fn cancel_job(catalog: &Catalog, clock: &dyn Clock, id: JobId) -> Result<Job> {
+    let job = catalog.get_job(id).await?;
+    let kind: Option<JobType> = serde_json::from_value(Value::String(job.job_type.clone())).ok();
+    if job_state::HELD.contains(&job.state.as_str())
+        && kind.is_some_and(|k| !k.cancellable_while_running())
+    {
+        return Err(ModelError::new(
+            ErrorCode::InvalidJobState,
+            "status",
+            format!(
+                "job {id} ({}) cannot be cancelled once it has started",
+                job.job_type
+            ),
+        )
+        .into());
+    }
+    match catalog.cancel_job(id, clock.now()).await {
+        Ok(j) => Ok(j),
+        Err(CatalogError::InvalidState { detail, .. }) => Err(ModelError::new(
+            ErrorCode::InvalidJobState,
+            "status",
+            format!("job {id}: {detail}"),
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- vaults
+
+/// Deletes a vault: refused with `VAULT_NOT_EMPTY` while it has protected
+/// items or recovery points; its queued sweeps are cancelled, then the row,
+/// then the store and its key.
+pub async fn delete_vault(
+    catalog: &Catalog,
+    clock: &dyn Clock,
+    storage: &VaultStorage,
+    vault: &Vault,
+) -> Result<()> {
+    let usage = catalog.vault_usage(vault.id).await?;
+    if usage.items > 0 || usage.points > 0 {
+        return Err(ServiceError::refused(
+            codes::VAULT_NOT_EMPTY,
+            vault.name.clone(),
+            format!(
+                "vault '{}' has {} protected item(s) and {} recovery point(s); \
+                 stop protection with delete-data for every item first",
+                vault.name, usage.items, usage.points
+            ),
+        ));
+    }
+    // Housekeeping jobs (sweeps, GC) queued for the vault would block it.
+    let queued = catalog
+        .list_jobs(
+            &JobFilter {
+                vault_id: Some(vault.id),
+                state: Some(job_state::QUEUED.to_string()),
+                ..JobFilter::default()
+            },
+            &Page::first(lifeboat_catalog::MAX_PAGE),
+        )
+        .await?;
+    for j in queued.items.iter().filter(|j| j.item_id.is_none()) {
+        let _ = catalog.cancel_job(j.id, clock.now()).await;
+    }
+    match catalog.delete_vault(vault.id).await {
+        Ok(()) => {}
+        Err(CatalogError::InUse { detail, .. }) => {
+            return Err(ServiceError::refused(
+                codes::VAULT_NOT_EMPTY,
+                vault.name.clone(),
+                format!("vault '{}' cannot be deleted yet: {detail}", vault.name),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    storage.remove_async(vault.id).await
+}

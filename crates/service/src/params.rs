@@ -1,0 +1,85 @@
+//! `jobs.params` per job type (docs/service.md, "Jobs"), and the restore
+//! request the API hands to [`crate::ops::enqueue_restore`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Job type names, as the model spells them (`lifeboat_model::job::JobType`).
+pub mod job_type {
+    pub const BACKUP: &str = "Backup";
+    pub const RESTORE: &str = "Restore";
+    pub const DELETE_BACKUP_DATA: &str = "DeleteBackupData";
+    pub const EXPIRY_SWEEP: &str = "ExpirySweep";
+    pub const GARBAGE_COLLECTION: &str = "GarbageCollection";
+}
+
+/// `Backup` params.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupParams {
+    /// On-demand: keep the point until then.
+    #[serde(default)]
+    pub retain_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub on_demand: bool,
+    /// Scheduled: the slot's key (also the job's `slot_key`, but a retry
+    /// after `SERVER_LOST` is a new job without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// Scheduled: earlier slots that were missed and collapsed into this one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub missed_slots: u32,
+    /// Scheduled: how late the slot was queued, when later than its window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_seconds: Option<i64>,
+    /// A retry of this job, which its server lost; not retried again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// `Restore` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreParams {
+    /// The store's point id.
+    pub point: String,
+    /// Absolute path: for a path item the folder that receives the tree
+    /// (`/` for the original location), for a disk item the new image file.
+    pub target: String,
+    /// `overwrite`, `skip` or `fail`.
+    pub conflict: String,
+    /// Paths to restore (absolute, or relative to the item's source);
+    /// empty: everything.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Disk items: `raw` or `qcow2`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A restore as the API receives it (`POST …/points/{point}/restore`):
+/// `{target: "original"|"/alternate/path", conflict?, include?}` for a
+/// path item, `{target: "/new/image.raw", format?}` for a disk item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreRequest {
+    /// The store's point id (the API's `{point}`).
+    pub point: String,
+    pub target: String,
+    /// `overwrite`, `skip` or `fail` (default `fail`).
+    #[serde(default)]
+    pub conflict: Option<String>,
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// `{}` params of `DeleteBackupData`, `ExpirySweep` and `GarbageCollection`.
+pub fn empty() -> serde_json::Value {
+    serde_json::json!({})
+}

@@ -1,0 +1,670 @@
+//! The service: its configuration, its handle, and the runner loop that
+//! claims queued jobs, renews their leases, takes over jobs whose server
+//! died, and runs each job's executor in a task of its own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use lifeboat_catalog::{Catalog, Job, JobId, JobOutcome, NewJob, ReclaimedJob, job_state};
+use lifeboat_model::job::{JobTask, JobType, TaskStatus};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::executors::{self, JobCtx};
+use crate::params::{BackupParams, job_type};
+use crate::report::{Detail, Ending, Report};
+use crate::scheduler;
+use crate::storage::VaultStorage;
+
+/// How a service runs.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Vault stores and their keys live here (`--data`).
+    pub data_dir: PathBuf,
+    /// This process's name as a job owner: unique per process.
+    pub worker_id: String,
+    /// At most this many jobs run at once in this process; 0 makes a
+    /// server that only plans (its scheduler queues, others run).
+    pub max_concurrent_jobs: usize,
+    /// A job's lease in the catalog; renewed every quarter of it.
+    pub lease: Duration,
+    /// How often (real time) the loops look at the clock and the queue.
+    pub tick: Duration,
+}
+
+impl ServiceConfig {
+    /// Defaults: a fresh worker id, one job per core, a 60 s lease, a 1 s
+    /// tick.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ServiceConfig {
+            data_dir: data_dir.into(),
+            worker_id: Self::default_worker_id(),
+            max_concurrent_jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            lease: Duration::from_secs(60),
+            tick: Duration::from_secs(1),
+        }
+    }
+
+    /// `host:pid:random`: the host and process let a restarted server
+    /// recognise the jobs of its dead predecessor on the same machine.
+    pub fn default_worker_id() -> String {
+        let mut r = [0u8; 4];
+        let _ = getrandom::fill(&mut r);
+        format!(
+            "{}:{}:{}",
+            lifeboat_store::util::hostname(),
+            std::process::id(),
+            hex::encode(r)
+        )
+    }
+
+    fn lease_secs(&self) -> i64 {
+        i64::try_from(self.lease.as_secs()).unwrap_or(60).max(1)
+    }
+}
+
+/// What `/metrics` and `/healthz` show about this process's service.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStats {
+    pub worker_id: String,
+    /// Jobs this process runs now.
+    pub running_jobs: usize,
+    pub max_concurrent_jobs: usize,
+    /// How far behind the scheduler was at its last tick: now minus the
+    /// oldest due run it found (0 when it was up to date).
+    pub scheduler_lag_seconds: f64,
+    /// Clock time of the scheduler's last completed tick.
+    pub last_tick: Option<DateTime<Utc>>,
+    /// Scheduler ticks completed since start.
+    pub scheduler_ticks: u64,
+    /// Scheduled slots this process queued (others may have queued some).
+    pub slots_queued: u64,
+    pub jobs_started: u64,
+    pub jobs_finished: u64,
+    /// Jobs of lost servers this process took over.
+    pub jobs_taken_over: u64,
+}
+
+pub(crate) struct Running {
+    cancel: Arc<AtomicBool>,
+    lost: Arc<AtomicBool>,
+    task: tokio::task::AbortHandle,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub slots_queued: AtomicU64,
+    pub jobs_started: AtomicU64,
+    pub jobs_finished: AtomicU64,
+    pub jobs_taken_over: AtomicU64,
+}
+
+#[derive(Default)]
+pub(crate) struct SchedulerState {
+    pub lag_seconds: f64,
+    pub last_tick: Option<DateTime<Utc>>,
+    pub ticks: u64,
+}
+
+/// What the loops and job tasks share.
+pub(crate) struct Shared {
+    pub catalog: Catalog,
+    pub clock: Arc<dyn Clock>,
+    pub storage: VaultStorage,
+    pub cfg: ServiceConfig,
+    /// New work: a job was queued, a job ended, or shutdown began.
+    pub wake: Notify,
+    /// Set once shutdown began: claim nothing more, stop at safe points.
+    pub stopping: AtomicBool,
+    pub running: Mutex<HashMap<JobId, Running>>,
+    pub counters: Counters,
+    pub sched: Mutex<SchedulerState>,
+}
+
+impl Shared {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The service, started on the current Tokio runtime.
+pub struct Service;
+
+impl Service {
+    /// Starts the scheduler and the runner. First takes over the jobs of
+    /// dead predecessors on this host (a restart after SIGKILL), so they
+    /// end or run again at once rather than after their lease.
+    pub async fn start(
+        catalog: Catalog,
+        cfg: ServiceConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<ServiceHandle> {
+        let storage = VaultStorage::new(cfg.data_dir.clone());
+        let shared = Arc::new(Shared {
+            catalog,
+            clock,
+            storage,
+            cfg,
+            wake: Notify::new(),
+            stopping: AtomicBool::new(false),
+            running: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+            sched: Mutex::new(SchedulerState::default()),
+        });
+        take_over_dead_local_owners(&shared).await?;
+        tracing::info!(worker = %shared.cfg.worker_id, "job service started");
+        let runner = tokio::spawn(runner_loop(shared.clone()));
+        let sched = tokio::spawn(scheduler::run(shared.clone()));
+        Ok(ServiceHandle {
+            shared,
+            loops: Arc::new(Mutex::new(vec![runner, sched])),
+        })
+    }
+}
+
+/// A started service. Cheap to clone.
+#[derive(Clone)]
+pub struct ServiceHandle {
+    shared: Arc<Shared>,
+    loops: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl ServiceHandle {
+    /// A job was queued: claim it now rather than on the next tick.
+    pub fn wake(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    pub fn stats(&self) -> ServiceStats {
+        let c = &self.shared.counters;
+        let s = self.shared.sched.lock().unwrap_or_else(|p| p.into_inner());
+        ServiceStats {
+            worker_id: self.shared.cfg.worker_id.clone(),
+            running_jobs: self.shared.running().len(),
+            max_concurrent_jobs: self.shared.cfg.max_concurrent_jobs,
+            scheduler_lag_seconds: s.lag_seconds,
+            last_tick: s.last_tick,
+            scheduler_ticks: s.ticks,
+            slots_queued: c.slots_queued.load(Ordering::Relaxed),
+            jobs_started: c.jobs_started.load(Ordering::Relaxed),
+            jobs_finished: c.jobs_finished.load(Ordering::Relaxed),
+            jobs_taken_over: c.jobs_taken_over.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The vault stores this service uses.
+    pub fn storage(&self) -> &VaultStorage {
+        &self.shared.storage
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.shared.cfg.worker_id
+    }
+
+    /// Stops the service: nothing more is claimed or planned, running jobs
+    /// are told to stop at their next safe point (a backup that has not
+    /// started its transfer goes back to the queue; others finish), and
+    /// are waited for up to `grace`. Jobs still running then are given up
+    /// here: put back in the queue (backups, deletions, sweeps, GC) or
+    /// failed (restores), and their leases released.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_waiters();
+        let deadline = Instant::now() + grace;
+        while !self.shared.running().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let left: Vec<(JobId, tokio::task::AbortHandle)> = self
+            .shared
+            .running()
+            .iter()
+            .map(|(id, r)| (*id, r.task.clone()))
+            .collect();
+        for (id, task) in left {
+            task.abort();
+            give_up(&self.shared, id).await;
+        }
+        self.stop_loops();
+        tracing::info!(worker = %self.shared.cfg.worker_id, "job service stopped");
+    }
+
+    /// Stops every task of this service at once without writing anything:
+    /// what a crash does (the jobs it held keep their leases until they
+    /// lapse and another server takes them over). For tests of exactly
+    /// that.
+    pub fn abort(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.stop_loops();
+        for r in self.shared.running().values() {
+            r.lost.store(true, Ordering::SeqCst);
+            r.task.abort();
+        }
+    }
+
+    fn stop_loops(&self) {
+        for l in self
+            .loops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            l.abort();
+        }
+    }
+}
+
+/// A job still running when the shutdown grace ran out.
+async fn give_up(shared: &Shared, id: JobId) {
+    let cat = &shared.catalog;
+    let owner = &shared.cfg.worker_id;
+    let Ok(job) = cat.get_job(id).await else {
+        return;
+    };
+    let detail = Detail::new(
+        "SERVER_SHUTDOWN",
+        format!("server {owner} shut down while the job ran"),
+    );
+    let requeue = job.job_type != job_type::RESTORE && !job.cancel_requested;
+    if requeue
+        && cat
+            .requeue_job(id, owner, Some(&warnings_with(&job, &detail)))
+            .await
+            .is_ok()
+    {
+        return;
+    }
+    let _ = finish_lost(
+        shared,
+        &job,
+        if job.cancel_requested {
+            None
+        } else {
+            Some(detail)
+        },
+    )
+    .await;
+}
+
+fn warnings_with(job: &Job, d: &Detail) -> Value {
+    let mut w = match &job.warnings {
+        Value::Array(a) => a.clone(),
+        _ => Vec::new(),
+    };
+    w.push(json!({"errorCode": d.code, "errorString": d.message}));
+    Value::Array(w)
+}
+
+/// Ends a job held by this worker that nobody runs any more: `Failed`
+/// with `detail`, or `Cancelled` without one. Open sub-tasks are closed.
+async fn finish_lost(shared: &Shared, job: &Job, detail: Option<Detail>) -> Result<()> {
+    let now = shared.now();
+    let mut tasks: Vec<JobTask> = serde_json::from_value(job.tasks.clone()).unwrap_or_default();
+    let closing = if detail.is_some() {
+        TaskStatus::Failed
+    } else {
+        TaskStatus::Cancelled
+    };
+    for t in &mut tasks {
+        match t.status {
+            TaskStatus::InProgress => {
+                t.status = closing;
+                t.end_time = Some(now);
+            }
+            TaskStatus::NotStarted => t.status = TaskStatus::Skipped,
+            _ => {}
+        }
+    }
+    let (state, errors) = match &detail {
+        Some(d) => (
+            job_state::FAILED,
+            json!([{"errorCode": d.code, "errorString": d.message}]),
+        ),
+        None => (job_state::CANCELLED, json!([])),
+    };
+    shared
+        .catalog
+        .finish_job(
+            job.id,
+            &shared.cfg.worker_id,
+            &JobOutcome {
+                state: state.to_string(),
+                end_time: now,
+                progress: None,
+                tasks: Some(serde_json::to_value(&tasks).unwrap_or(json!([]))),
+                warnings: job.warnings.clone(),
+                errors,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// A job taken over from a server that died: backups fail with
+/// `SERVER_LOST` and are queued again once, deletions go back to the
+/// queue (they must finish), a job being cancelled ends cancelled, and
+/// anything else fails.
+async fn handle_taken_over(shared: &Shared, r: &ReclaimedJob) {
+    let job = &r.job;
+    let owner = &shared.cfg.worker_id;
+    shared
+        .counters
+        .jobs_taken_over
+        .fetch_add(1, Ordering::Relaxed);
+    let prev = r.previous_owner.as_deref().unwrap_or("unknown");
+    let detail = Detail::new(
+        "SERVER_LOST",
+        format!("server {prev} stopped while running the job; {owner} took it over"),
+    );
+    tracing::warn!(job = job.id.0, kind = %job.job_type, from = prev, "took over a job of a lost server");
+    let result: Result<()> = async {
+        if job.cancel_requested {
+            return finish_lost(shared, job, None).await;
+        }
+        if job.job_type == job_type::DELETE_BACKUP_DATA {
+            shared
+                .catalog
+                .requeue_job(job.id, owner, Some(&warnings_with(job, &detail)))
+                .await?;
+            return Ok(());
+        }
+        finish_lost(shared, job, Some(detail.clone())).await?;
+        if job.job_type == job_type::BACKUP {
+            let mut p: BackupParams =
+                serde_json::from_value(job.params.clone()).unwrap_or_default();
+            if p.retry_of.is_none() {
+                if p.slot.is_none() {
+                    p.slot = job.slot_key.clone().filter(|_| !p.on_demand);
+                }
+                p.retry_of = Some(job.id.0);
+                shared
+                    .catalog
+                    .enqueue(&NewJob {
+                        vault_id: job.vault_id,
+                        item_id: job.item_id,
+                        job_type: job_type::BACKUP.to_string(),
+                        slot_key: None,
+                        params: serde_json::to_value(&p).unwrap_or(json!({})),
+                        queued_at: shared.now(),
+                    })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(job = job.id.0, error = %e, "could not settle a taken-over job");
+    }
+}
+
+/// Jobs of earlier processes on this host that no longer exist.
+async fn take_over_dead_local_owners(shared: &Arc<Shared>) -> Result<()> {
+    let me = &shared.cfg.worker_id;
+    let host = lifeboat_store::util::hostname();
+    let pid = std::process::id();
+    for owner in shared.catalog.held_job_owners().await? {
+        if &owner == me || !is_dead_local(&owner, &host, pid) {
+            continue;
+        }
+        let jobs = shared
+            .catalog
+            .reclaim_from(&owner, me, shared.cfg.lease_secs(), shared.now())
+            .await?;
+        for r in &jobs {
+            handle_taken_over(shared, r).await;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `owner` (`host:pid:random`) names a process of this host,
+/// other than this one, that no longer runs.
+fn is_dead_local(owner: &str, host: &str, my_pid: u32) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(_rand), Some(pid), Some(h)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    h == host && pid != my_pid && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+// ------------------------------------------------------------ the loop
+
+async fn runner_loop(shared: Arc<Shared>) {
+    let mut last_renew_real = Instant::now();
+    let mut last_renew_clock = shared.now();
+    // Runs until the handle stops it; while shutting down it only renews
+    // the leases of the jobs that are finishing.
+    loop {
+        let quarter = shared.cfg.lease / 4;
+        let now = shared.now();
+        let clock_due = now - last_renew_clock
+            >= TimeDelta::from_std(quarter).unwrap_or(TimeDelta::seconds(15))
+            || now < last_renew_clock;
+        if clock_due || last_renew_real.elapsed() >= quarter {
+            if let Err(e) = renew(&shared).await {
+                tracing::warn!(error = %e, "renewing job leases failed");
+            }
+            last_renew_real = Instant::now();
+            last_renew_clock = now;
+        }
+        if !shared.is_stopping() {
+            if let Err(e) = reclaim(&shared).await {
+                tracing::warn!(error = %e, "taking over lapsed jobs failed");
+            }
+            if let Err(e) = claim(&shared).await {
+                tracing::warn!(error = %e, "claiming jobs failed");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(shared.cfg.tick) => {}
+            _ = shared.wake.notified() => {}
+        }
+    }
+}
+
+async fn renew(shared: &Shared) -> Result<()> {
+    let ids: Vec<JobId> = shared.running().keys().copied().collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let renewed = shared
+        .catalog
+        .renew(
+            &shared.cfg.worker_id,
+            &ids,
+            shared.cfg.lease_secs(),
+            shared.now(),
+        )
+        .await?;
+    let held: HashMap<JobId, bool> = renewed.iter().map(|r| (r.id, r.cancel_requested)).collect();
+    for (id, r) in shared.running().iter() {
+        match held.get(id) {
+            Some(true) => r.cancel.store(true, Ordering::SeqCst),
+            Some(false) => {}
+            None => r.lost.store(true, Ordering::SeqCst),
+        }
+    }
+    Ok(())
+}
+
+async fn reclaim(shared: &Shared) -> Result<()> {
+    loop {
+        let jobs = shared
+            .catalog
+            .reclaim_expired(
+                &shared.cfg.worker_id,
+                shared.cfg.lease_secs(),
+                shared.now(),
+                50,
+            )
+            .await?;
+        let n = jobs.len();
+        for r in &jobs {
+            // One of ours whose lease looked lapsed (the clock jumped):
+            // reclaiming renewed it; keep running it.
+            if shared.running().contains_key(&r.job.id) {
+                continue;
+            }
+            handle_taken_over(shared, r).await;
+        }
+        if n < 50 {
+            return Ok(());
+        }
+    }
+}
+
+async fn claim(shared: &Arc<Shared>) -> Result<()> {
+    while !shared.is_stopping() && shared.running().len() < shared.cfg.max_concurrent_jobs {
+        let Some(job) = shared
+            .catalog
+            .claim_next(&shared.cfg.worker_id, shared.cfg.lease_secs(), shared.now())
+            .await?
+        else {
+            return Ok(());
+        };
+        spawn_job(shared, job);
+    }
+    Ok(())
+}
+
+fn spawn_job(shared: &Arc<Shared>, job: Job) {
+    shared.counters.jobs_started.fetch_add(1, Ordering::Relaxed);
+    let cancel = Arc::new(AtomicBool::new(job.cancel_requested));
+    let lost = Arc::new(AtomicBool::new(false));
+    let id = job.id;
+    let ctx = JobCtx {
+        shared: shared.clone(),
+        job,
+        cancel: cancel.clone(),
+        lost: lost.clone(),
+    };
+    let sh = shared.clone();
+    // Insert before the task can finish and remove itself.
+    let mut running = shared.running();
+    let handle = tokio::spawn(async move {
+        run_job(ctx).await;
+        sh.running().remove(&id);
+        sh.counters.jobs_finished.fetch_add(1, Ordering::Relaxed);
+        sh.wake.notify_one();
+    });
+    running.insert(
+        id,
+        Running {
+            cancel,
+            lost,
+            task: handle.abort_handle(),
+        },
+    );
+}
+
+async fn run_job(ctx: JobCtx) {
+    let job = ctx.job.clone();
+    let now = ctx.now();
+    let Some(kind) = crate::report::job_type(&job) else {
+        let d = Detail::new(
+            "UNKNOWN_JOB_TYPE",
+            format!("this server does not know job type {:?}", job.job_type),
+        );
+        let _ = finish_lost(&ctx.shared, &job, Some(d)).await;
+        return;
+    };
+    let entity = executors::entity_name(&ctx).await;
+    let mut report = Report::started(&job, kind, &entity, job.start_time.unwrap_or(now));
+    let _ = ctx.push(&report).await;
+    let ending = match kind {
+        JobType::Backup => executors::backup::run(&ctx, &mut report).await,
+        JobType::Restore => executors::restore::run(&ctx, &mut report).await,
+        JobType::DeleteBackupData => executors::delete::run(&ctx, &mut report).await,
+        JobType::ExpirySweep => executors::sweep::run(&ctx, &mut report).await,
+        JobType::GarbageCollection => executors::gc::run(&ctx, &mut report).await,
+    };
+    if ctx.is_lost() {
+        tracing::warn!(
+            job = job.id.0,
+            "lost the job's lease; another server settles it"
+        );
+        return;
+    }
+    let now = ctx.now();
+    if let Ending::Requeue(d) = &ending {
+        let w = report.warnings_with(d);
+        match ctx
+            .shared
+            .catalog
+            .requeue_job(job.id, &ctx.shared.cfg.worker_id, Some(&w))
+            .await
+        {
+            Ok(_) => return,
+            Err(e) => tracing::warn!(job = job.id.0, error = %e, "could not re-queue the job"),
+        }
+    }
+    let ending = match ending {
+        Ending::Requeue(d) => Ending::Failed(d),
+        e => e,
+    };
+    let state = report.close(ending, now);
+    let out = JobOutcome {
+        state: state.to_string(),
+        end_time: now,
+        progress: Some(report.progress_json(now)),
+        tasks: Some(report.tasks_json()),
+        warnings: report.warnings_json(),
+        errors: report.errors_json(),
+    };
+    match ctx
+        .shared
+        .catalog
+        .finish_job(job.id, &ctx.shared.cfg.worker_id, &out)
+        .await
+    {
+        Ok(_) => tracing::info!(job = job.id.0, kind = %job.job_type, state, "job ended"),
+        Err(e) => tracing::warn!(job = job.id.0, error = %e, "could not record the job's end"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_local_owners_are_recognised() {
+        assert!(is_dead_local("h:4000000:ab", "h", 1));
+        assert!(!is_dead_local("h:4000000:ab", "other", 1));
+        assert!(!is_dead_local("h:1:ab", "h", 1));
+        let me = std::process::id();
+        assert!(!is_dead_local(&format!("h:{me}:ab"), "h", 7));
+        assert!(!is_dead_local("garbage", "h", 1));
+        // Host names may contain colons only in odd setups; the pid and
+        // random part are taken from the right.
+        assert!(is_dead_local("a:b:4000000:ab", "a:b", 1));
+    }
+
+    #[test]
+    fn worker_ids_are_unique() {
+        assert_ne!(
+            ServiceConfig::default_worker_id(),
+            ServiceConfig::default_worker_id()
+        );
+    }
+}

@@ -1,0 +1,402 @@
+//! Test harness: a fresh catalog per test (a SQLite file, or a PostgreSQL
+//! database of its own, dropped afterwards), a data folder, a manual
+//! clock, and helpers to create vaults, policies and items the way the API
+//! does, and to wait until the service has caught up with the clock.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use lifeboat_catalog::{
+    Catalog, Item, Job, JobFilter, JobId, NewItem, NewVault, Page, Point, PointFilter, Vault,
+    job_state,
+};
+use lifeboat_service::{
+    Clock, ManualClock, Service, ServiceConfig, ServiceHandle, VaultStorage, ops,
+};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Cheap key derivation for every store these tests create.
+pub fn cheap_kdf() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: runs once, before any test of this binary reads the
+        // environment (every test calls it first).
+        unsafe {
+            std::env::set_var("LIFEBOAT_KDF_M_KIB", "1024");
+            std::env::set_var("LIFEBOAT_KDF_T", "1");
+        }
+    });
+}
+
+pub fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+enum Cleanup {
+    Sqlite,
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct Env {
+    pub catalog: Catalog,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
+    cleanup: Cleanup,
+}
+
+fn admin_url() -> String {
+    std::env::var("LIFEBOAT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string())
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{}{}", &base[..host_end], db, query)
+}
+
+fn unique_suffix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Env {
+    pub async fn sqlite(start: DateTime<Utc>) -> Env {
+        cheap_kdf();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/catalog.db?mode=rwc", dir.path().display());
+        let catalog = Catalog::connect(&url).await.expect("open SQLite catalog");
+        Env {
+            catalog,
+            url,
+            dir,
+            clock: Arc::new(ManualClock::new(start)),
+            cleanup: Cleanup::Sqlite,
+        }
+    }
+
+    pub async fn postgres(start: DateTime<Utc>) -> Env {
+        cheap_kdf();
+        let admin = admin_url();
+        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is required by these tests and is unreachable at {admin}: {e}; \
+                 set LIFEBOAT_TEST_POSTGRES to a maintenance database URL"
+            )
+        });
+        let name = format!("lifeboat_svc_test_{}", unique_suffix());
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        let url = with_database(&admin, &name);
+        let cleanup = Cleanup::Postgres {
+            admin_url: admin,
+            name,
+        };
+        let catalog = Catalog::connect(&url)
+            .await
+            .expect("open PostgreSQL catalog");
+        Env {
+            catalog,
+            url,
+            dir: tempfile::tempdir().unwrap(),
+            clock: Arc::new(ManualClock::new(start)),
+            cleanup,
+        }
+    }
+
+    pub fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn storage(&self) -> VaultStorage {
+        VaultStorage::new(self.data().join("data"))
+    }
+
+    pub fn config(&self) -> ServiceConfig {
+        let mut cfg = ServiceConfig::new(self.data().join("data"));
+        cfg.tick = Duration::from_millis(20);
+        cfg.max_concurrent_jobs = 2;
+        cfg
+    }
+
+    pub async fn start(&self) -> ServiceHandle {
+        self.start_with(self.config()).await
+    }
+
+    pub async fn start_with(&self, cfg: ServiceConfig) -> ServiceHandle {
+        Service::start(self.catalog.clone(), cfg, self.clock.clone())
+            .await
+            .expect("start service")
+    }
+
+    /// A vault with storage; `DefaultPolicy` in `tz` when asked.
+    pub async fn vault(&self, name: &str) -> Vault {
+        let v = self
+            .catalog
+            .create_vault(&NewVault {
+                name: name.into(),
+                kind: "recovery-services".into(),
+                redundancy: "LocallyRedundant".into(),
+                settings: json!({}),
+                created: self.clock.now(),
+            })
+            .await
+            .unwrap();
+        self.storage().create_async(v.id).await.unwrap();
+        v
+    }
+
+    pub async fn policy(&self, v: &Vault, name: &str, doc: Value) {
+        ops::resolve_policy(&doc).expect("test policy validates");
+        self.catalog
+            .create_policy(v.id, name, &doc, self.clock.now())
+            .await
+            .unwrap();
+    }
+
+    /// Protects `source` as the API does: Protected, next run planned.
+    pub async fn item(
+        &self,
+        v: &Vault,
+        name: &str,
+        workload: &str,
+        source: &Path,
+        policy: &str,
+    ) -> Item {
+        let p = self.catalog.get_policy(v.id, policy).await.unwrap();
+        let vp = ops::resolve_policy(&p.document).unwrap();
+        self.catalog
+            .create_item(&NewItem {
+                vault_id: v.id,
+                name: name.into(),
+                workload: workload.into(),
+                source: source.display().to_string(),
+                policy_name: Some(policy.into()),
+                state: "Protected".into(),
+                health: "Passed".into(),
+                settings: json!({}),
+                next_run: ops::next_run(&vp, self.clock.now()),
+                created: self.clock.now(),
+            })
+            .await
+            .unwrap()
+    }
+
+    pub async fn active_jobs(&self) -> i64 {
+        self.catalog
+            .job_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(s, _)| {
+                s == job_state::QUEUED || s == job_state::IN_PROGRESS || s == job_state::CANCELLING
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Waits until the service's scheduler has ticked at the current clock
+    /// time and every job has ended.
+    pub async fn settle(&self, h: &ServiceHandle) {
+        let now = self.clock.now();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let ticked = h.stats().last_tick.is_some_and(|t| t >= now);
+            if ticked && self.active_jobs().await == 0 {
+                // One more tick: anything it queues is waited for too.
+                let t = h.stats().scheduler_ticks;
+                while h.stats().scheduler_ticks <= t + 1 && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                if self.active_jobs().await == 0 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service did not settle at {now}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits (real time) until job `id` has ended.
+    pub async fn wait_job(&self, id: JobId) -> Job {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let j = self.catalog.get_job(id).await.unwrap();
+            if job_state::TERMINAL.contains(&j.state.as_str()) {
+                return j;
+            }
+            assert!(Instant::now() < deadline, "job {id} did not end: {j:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub async fn jobs(&self, f: JobFilter) -> Vec<Job> {
+        let mut out = Vec::new();
+        let mut page = Page::first(1000);
+        loop {
+            let p = self.catalog.list_jobs(&f, &page).await.unwrap();
+            out.extend(p.items);
+            match p.next_cursor {
+                Some(c) => page = Page::after(1000, Some(c)),
+                None => return out,
+            }
+        }
+    }
+
+    /// An item's points, oldest first.
+    pub async fn points(&self, item: &Item) -> Vec<Point> {
+        let mut p = self
+            .catalog
+            .list_points(item.id, &PointFilter::default(), &Page::first(1000))
+            .await
+            .unwrap()
+            .items;
+        p.reverse();
+        p
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let (admin_url, db) = (admin_url.clone(), name.clone());
+            let t = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let mut c = PgConnection::connect(&admin_url).await?;
+                    sqlx::query(AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                    )))
+                    .execute(&mut c)
+                    .await?;
+                    Ok::<_, sqlx::Error>(())
+                })
+            });
+            let _ = t.join();
+        }
+    }
+}
+
+/// A policy JSON: V1 daily at `time` in `tz`, daily points kept `days`.
+pub fn daily_policy(tz: &str, time: &str, days: i64) -> Value {
+    json!({
+        "policyType": "V1", "timeZone": tz, "instantRpRetentionRangeInDays": 2,
+        "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicy",
+            "scheduleRunFrequency": "Daily", "scheduleRunTimes": [time]},
+        "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy",
+            "dailySchedule": {"retentionDuration": {"count": days, "durationType": "Days"}}}
+    })
+}
+
+/// A policy JSON: V2 every `interval` hours from `start` for 24 h in `tz`.
+pub fn hourly_policy(tz: &str, interval: i64, start: &str, days: i64, instant_days: i64) -> Value {
+    json!({
+        "policyType": "V2", "timeZone": tz, "instantRpRetentionRangeInDays": instant_days,
+        "schedulePolicy": {"schedulePolicyType": "SimpleSchedulePolicyV2",
+            "scheduleRunFrequency": "Hourly",
+            "hourlySchedule": {"interval": interval, "scheduleWindowStartTime": start,
+                               "scheduleWindowDuration": 24}},
+        "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy",
+            "dailySchedule": {"retentionDuration": {"count": days, "durationType": "Days"}}}
+    })
+}
+
+/// A folder with a few files of known content.
+pub fn make_tree(root: &Path, seed: u64) {
+    std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    std::fs::write(root.join("a.txt"), format!("alpha {seed}\n")).unwrap();
+    std::fs::write(root.join("sub/b.bin"), pseudo_random(200_000, seed)).unwrap();
+    std::fs::write(root.join("sub/deeper/c.txt"), "gamma\n".repeat(1000)).unwrap();
+}
+
+/// Deterministic bytes that do not compress.
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Every file under `root` as (relative path, bytes), sorted.
+pub fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                walk(base, &p, out);
+            } else if ft.is_file() {
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// Declares a test run once on SQLite and once on PostgreSQL, as
+/// `NAME::sqlite` and `NAME::postgres`; the body gets `env: Env`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $start:expr, |$env:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let $env = $crate::support::Env::sqlite($crate::support::utc($start)).await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let $env = $crate::support::Env::postgres($crate::support::utc($start)).await;
+                $body
+            }
+        }
+    };
+}
