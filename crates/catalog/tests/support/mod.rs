@@ -8,12 +8,9 @@
 
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use lifeboat_catalog::{Catalog, Dialect};
+use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
-
-pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub struct TestDb {
     pub catalog: Catalog,
@@ -24,38 +21,6 @@ pub struct TestDb {
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
-}
-
-fn admin_url() -> String {
-    std::env::var("LIFEBOAT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string())
-}
-
-/// A database URL with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    format!("{}/{}{}", &base[..host_end], db, query)
-}
-
-fn unique_suffix() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        nanos,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 impl TestDb {
@@ -78,7 +43,7 @@ impl TestDb {
     }
 
     pub async fn postgres() -> TestDb {
-        let admin = admin_url();
+        let admin = postgres_admin_url();
         let mut conn = match PgConnection::connect(&admin).await {
             Ok(c) => c,
             Err(e) => panic!(

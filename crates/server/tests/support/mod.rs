@@ -12,16 +12,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lifeboat_server::{RunningServer, ServerConfig};
 use lifeboat_service::{Clock, SystemClock};
+use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-
-pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -40,20 +38,6 @@ pub struct TestServer {
     _pg: Option<PgDb>,
 }
 
-fn unique_suffix() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        nanos,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 /// A PostgreSQL database of one test, dropped on drop.
 pub struct PgDb {
     pub url: String,
@@ -61,23 +45,9 @@ pub struct PgDb {
     name: String,
 }
 
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    format!("{}/{}{}", &base[..host_end], db, query)
-}
-
 impl PgDb {
     pub async fn new() -> PgDb {
-        let admin = std::env::var("LIFEBOAT_TEST_POSTGRES")
-            .unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+        let admin = postgres_admin_url();
         let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is required by the server tests and is unreachable at {admin}: {e}; \

@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
@@ -18,10 +17,9 @@ use lifeboat_catalog::{
 use lifeboat_service::{
     Clock, ManualClock, Service, ServiceConfig, ServiceHandle, VaultStorage, ops,
 };
+use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-
-pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Cheap key derivation for every store these tests create.
 pub fn cheap_kdf() {
@@ -53,37 +51,6 @@ pub struct Env {
     cleanup: Cleanup,
 }
 
-fn admin_url() -> String {
-    std::env::var("LIFEBOAT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string())
-}
-
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    format!("{}/{}{}", &base[..host_end], db, query)
-}
-
-fn unique_suffix() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        nanos,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 impl Env {
     pub async fn sqlite(start: DateTime<Utc>) -> Env {
         cheap_kdf();
@@ -101,7 +68,7 @@ impl Env {
 
     pub async fn postgres(start: DateTime<Utc>) -> Env {
         cheap_kdf();
-        let admin = admin_url();
+        let admin = postgres_admin_url();
         let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is required by these tests and is unreachable at {admin}: {e}; \

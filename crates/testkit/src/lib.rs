@@ -1,0 +1,70 @@
+//! # lifeboat-testkit: helpers shared by the test suites
+//!
+//! Only test code depends on this crate (as a dev-dependency). It owns how
+//! a test finds the PostgreSQL server (`LIFEBOAT_TEST_POSTGRES`) and names
+//! a database of its own, so every crate's tests isolate themselves the
+//! same way.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The PostgreSQL server tests use when `LIFEBOAT_TEST_POSTGRES` is unset.
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The URL of a database on the test server from which tests create and
+/// drop their own databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LIFEBOAT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string())
+}
+
+/// `url` with its database name replaced by `db` (query string kept).
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{}{}", &base[..host_end], db, query)
+}
+
+/// A suffix unique to this call among all test processes running now:
+/// process id, a clock reading and a counter.
+pub fn unique_suffix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "t2"),
+            "postgres://u@h/t2?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "t3"), "postgres://u@h/t3");
+    }
+
+    #[test]
+    fn suffixes_differ() {
+        assert_ne!(unique_suffix(), unique_suffix());
+    }
+}
