@@ -1,14 +1,20 @@
 //! Protected items.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
 use crate::error::{Entity, Result, is_fk_violation, on_unique};
 use crate::types::{
-    Item, ItemId, ItemPatch, JobId, NewItem, Page, Paged, PlanResult, PlannedSlot, VaultId, cursor,
-    job_state,
+    Item, ItemId, ItemPatch, JobId, NewItem, NewJob, Page, Paged, PlanResult, PlannedSlot, VaultId,
+    cursor, job_state,
 };
 use crate::types::{paginate, ts, ts_opt};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
+
+/// Plans per statement in [`Catalog::plan_slots`]: 7 binds a job row, so
+/// 500 stays far below both drivers' parameter limits.
+const PLAN_ROWS_PER_STATEMENT: usize = 500;
 
 impl Catalog {
     /// Protects a data source: `CONFLICT` when the vault already has an item
@@ -198,44 +204,77 @@ impl Catalog {
         if plans.is_empty() {
             return Ok(Vec::new());
         }
+        // Two statements per chunk of plans, not two per plan: on
+        // PostgreSQL every statement is a round trip, and a day of 10,000
+        // items is tens of thousands of slots.
+        let mut out = Vec::with_capacity(plans.len());
+        for chunk in plans.chunks(PLAN_ROWS_PER_STATEMENT) {
+            out.extend(self.plan_chunk(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    async fn plan_chunk(&self, plans: &[PlannedSlot]) -> Result<Vec<PlanResult>> {
         with_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_write().await?;
-            let mut out = Vec::with_capacity(plans.len());
-            for p in plans {
-                let queued = match &p.job {
-                    Some(job) => {
-                        let id: Option<JobId> = sqlx::query_scalar(
-                            "INSERT INTO jobs (vault_id, item_id, job_type, state, slot_key,
-                                               queued_at, params)
-                             VALUES ($1, $2, $3, 'Queued', $4, $5, $6)
-                             ON CONFLICT DO NOTHING
-                             RETURNING id",
-                        )
-                        .bind(job.vault_id)
-                        .bind(job.item_id)
-                        .bind(&job.job_type)
-                        .bind(&job.slot_key)
-                        .bind(ts(job.queued_at))
-                        .bind(&job.params)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        id.is_some()
+            let jobs: Vec<&NewJob> = plans.iter().filter_map(|p| p.job.as_ref()).collect();
+            let mut queued: HashSet<(i64, String)> = HashSet::new();
+            if !jobs.is_empty() {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO jobs (vault_id, item_id, job_type, state, slot_key, queued_at, params) ",
+                );
+                q.push_values(&jobs, |mut row, job| {
+                    row.push_bind(job.vault_id)
+                        .push_bind(job.item_id)
+                        .push_bind(&job.job_type)
+                        .push("'Queued'")
+                        .push_bind(&job.slot_key)
+                        .push_bind(ts(job.queued_at))
+                        .push_bind(&job.params);
+                });
+                q.push(" ON CONFLICT DO NOTHING RETURNING item_id, slot_key");
+                let rows: Vec<(Option<ItemId>, Option<String>)> =
+                    q.build_query_as().fetch_all(&mut *tx).await?;
+                for (item, slot) in rows {
+                    if let (Some(item), Some(slot)) = (item, slot) {
+                        queued.insert((item.0, slot));
                     }
-                    None => false,
-                };
-                let advanced =
-                    sqlx::query("UPDATE items SET next_run = $2 WHERE id = $1 AND next_run = $3")
-                        .bind(p.item_id)
-                        .bind(ts_opt(p.next))
-                        .bind(ts(p.expected))
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected()
-                        > 0;
-                out.push(PlanResult { queued, advanced });
+                }
             }
+            // Compare-and-set of every watermark at once.
+            let mut q = sqlx::QueryBuilder::new("WITH v (item, next_at, expected_at) AS (VALUES ");
+            let mut rows = q.separated(", ");
+            for p in plans {
+                rows.push("(")
+                    .push_bind_unseparated(p.item_id)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(ts_opt(p.next))
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(ts(p.expected))
+                    .push_unseparated(")");
+            }
+            q.push(
+                ") UPDATE items SET next_run = v.next_at FROM v \
+                 WHERE items.id = v.item AND items.next_run = v.expected_at RETURNING id",
+            );
+            let advanced: HashSet<ItemId> = q
+                .build_query_scalar::<ItemId>()
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
             tx.commit().await?;
-            Ok(out)
+            Ok(plans
+                .iter()
+                .map(|p| PlanResult {
+                    queued: p.job.as_ref().is_some_and(|j| {
+                        j.slot_key
+                            .as_ref()
+                            .is_some_and(|k| queued.contains(&(p.item_id.0, k.clone())))
+                    }),
+                    advanced: advanced.contains(&p.item_id),
+                })
+                .collect())
         })
     }
 

@@ -254,7 +254,7 @@ pub struct PointDto {
     pub size_bytes: i64,
     /// Bytes the point added to the vault after deduplication.
     pub added_bytes: i64,
-    /// The rule that keeps the point: the coarsest of its tags.
+    /// The rule that decides the point's expiry (`daily`, …, `on-demand`).
     pub rule_name: Option<String>,
     /// Every rule that matched: `daily`, `weekly`, `monthly`, `yearly`,
     /// `on-demand`, `instant-restore`.
@@ -292,7 +292,9 @@ impl PointDto {
             tier: p.tier,
             size_bytes: p.size,
             added_bytes: p.added_bytes,
-            rule_name: rule_name(&p.rule_tags),
+            // The rule the service chose when it set the expiry; rows from
+            // before schema 2 have none, and then the coarsest tag stands in.
+            rule_name: p.rule_name.clone().or_else(|| rule_name(&p.rule_tags)),
             retention_tags: p.rule_tags,
             expiry_time: p.expiry,
         }

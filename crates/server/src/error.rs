@@ -215,7 +215,9 @@ fn store_status(code: &str) -> StatusCode {
     match code {
         "POINT_NOT_FOUND" | "PATH_NOT_FOUND" => StatusCode::NOT_FOUND,
         "INVALID_ARGUMENT" | "POINT_AMBIGUOUS" => StatusCode::BAD_REQUEST,
-        "TARGET_EXISTS" | "VAULT_EXISTS" | "LEASE_LOST" => StatusCode::CONFLICT,
+        "TARGET_EXISTS" | "VAULT_EXISTS" | "LEASE_LOST" | "GC_RUNNING" | "LAST_KEY" => {
+            StatusCode::CONFLICT
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -30,6 +30,10 @@ pub enum Error {
     ChunkMissing(String),
     #[error("this writer's lease expired before it could commit; nothing was committed")]
     LeaseLost,
+    #[error(
+        "another gc is running on this vault (host {host}, since {since_ms} ms after the epoch)"
+    )]
+    GcRunning { host: String, since_ms: u64 },
     #[error("refusing to remove the last passphrase slot: the vault could never be opened again")]
     LastKey,
     #[error("restore target {0} already has {1}; pass --overwrite or --skip-existing")]
@@ -65,6 +69,7 @@ impl Error {
             Error::LeaseLost => "LEASE_LOST",
             Error::LastKey => "LAST_KEY",
             Error::TargetExists(..) => "TARGET_EXISTS",
+            Error::GcRunning { .. } => "GC_RUNNING",
             Error::UnsafePath(_) => "UNSAFE_PATH",
             Error::StorageFull(_) => "STORAGE_FULL",
             Error::Io { .. } => "IO_ERROR",
@@ -92,6 +97,9 @@ impl Error {
             Error::LastKey => "add another passphrase first with `lifeboat store key add`",
             Error::TargetExists(..) => "or restore into an empty folder",
             Error::UnsafePath(_) => "the manifest is damaged or malicious; run `verify`",
+            Error::GcRunning { .. } => {
+                "wait for it to finish; a crashed gc's lease lapses after 10 minutes"
+            }
             Error::StorageFull(_) => {
                 "free space at the vault; nothing was committed and the vault is consistent"
             }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::format::*;
 use crate::id::{ChunkId, LeaseId, PackId, PointId, SegmentId};
 use crate::index::{Index, Location, segment_name};
-use crate::lease::{Lease, live_leases, oldest_live_start};
+use crate::lease::{Lease, live_leases, live_leases_of, oldest_live_start};
 use crate::manifest::{Point, PointKind, point_name};
 use crate::pack::{PackBuilder, PackEntry, pack_name, parse_header, parse_trailer};
 use crate::retention::{Decision, KeepPolicy, decide};
@@ -165,6 +165,12 @@ pub fn condemned_locations(
     Ok(out)
 }
 
+/// How many condemnation records wait for a later gc run to delete (or
+/// rescue) their packs: until that run, condemned data still takes space.
+pub fn pending_condemnations(backend: &dyn Backend) -> Result<usize> {
+    Ok(backend.list("gc/")?.len())
+}
+
 // ------------------------------------------------------------------ gc
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -176,7 +182,7 @@ pub struct GcReport {
     /// Condemned earlier and deleted now.
     pub packs_deleted: usize,
     pub bytes_deleted: u64,
-    /// Condemned earlier, but a new point needs them: back in the index.
+    /// Condemned earlier, but a new point or index segment needs them: kept.
     pub packs_rescued: usize,
     /// Condemned earlier; still waiting for older writers to finish.
     pub packs_waiting: usize,
@@ -190,18 +196,17 @@ pub struct GcReport {
     pub dead_bytes: u64,
 }
 
-/// Every chunk any readable point names. Fails if a point cannot be read:
-/// not knowing what it needs, gc must not free anything.
-pub fn referenced_chunks(vault: &Vault, index: &Index) -> Result<(HashSet<ChunkId>, usize)> {
+/// Every chunk the given points name, tree chunks included.
+/// `points` must have been listed before `index` was loaded: a writer puts
+/// its index segments before its point, so every chunk a listed point names
+/// is then in `index` (or in a condemned pack, which `Index::locate` finds).
+pub fn referenced_chunks(
+    points: &[(PointId, Point)],
+    vault: &Vault,
+    index: &Index,
+) -> Result<HashSet<ChunkId>> {
     let mut refs = HashSet::new();
-    let (points, bad) = vault.points()?;
-    if let Some((id, e)) = bad.into_iter().next() {
-        return Err(Error::corrupt(
-            point_name(&id),
-            format!("cannot read this point ({e}); gc refuses to run until `verify` is clean"),
-        ));
-    }
-    for (id, p) in &points {
+    for (id, p) in points {
         refs.extend(p.tree.iter().copied());
         let reader = TreeReader::new(p.tree.clone(), point_name(id), |cid| {
             vault.read_chunk_via(index, cid)
@@ -211,7 +216,20 @@ pub fn referenced_chunks(vault: &Vault, index: &Index) -> Result<(HashSet<ChunkI
             refs.extend(e.chunk_ids().copied());
         }
     }
-    Ok((refs, points.len()))
+    Ok(refs)
+}
+
+/// Every point, or an error naming the first unreadable one: not knowing
+/// what it needs, gc must not free anything.
+fn readable_points(vault: &Vault) -> Result<Vec<(PointId, Point)>> {
+    let (points, bad) = vault.points()?;
+    if let Some((id, e)) = bad.into_iter().next() {
+        return Err(Error::corrupt(
+            point_name(&id),
+            format!("cannot read this point ({e}); gc refuses to run until `verify` is clean"),
+        ));
+    }
+    Ok(points)
 }
 
 pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
@@ -228,6 +246,19 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
         Some(Lease::acquire(backend.clone(), "gc")?)
     };
     let own = lease.as_ref().map(|l| l.id);
+    if let Some(own) = own {
+        // Two collectors must not overlap: one could re-index a pack from
+        // its older view of the index while the other deletes it.
+        if let Some(other) = live_leases_of(backend.as_ref(), "gc", own)?
+            .into_iter()
+            .min_by_key(|r| r.started_ms)
+        {
+            return Err(Error::GcRunning {
+                host: other.host,
+                since_ms: other.started_ms,
+            });
+        }
+    }
     let oldest_other = oldest_live_start(backend.as_ref(), own)?;
     let live: HashSet<LeaseId> = live_leases(backend.as_ref())?.into_iter().collect();
     let run_start = lease
@@ -236,7 +267,8 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
         .unwrap_or_else(crate::util::now_ms);
     let records = read_records(backend.as_ref(), &keys)?;
 
-    // 2. Mark.
+    // 2. Mark: points before the index (see `referenced_chunks`).
+    let points = readable_points(vault)?;
     let index = vault.load_index()?;
     if let Some((sid, why)) = index.damaged.first() {
         return Err(Error::corrupt(
@@ -244,8 +276,8 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
             format!("{why}; run `verify --repair-index` before gc"),
         ));
     }
-    let (refs, npoints) = referenced_chunks(vault, &index)?;
-    report.points = npoints;
+    let refs = referenced_chunks(&points, vault, &index)?;
+    report.points = points.len();
     report.referenced_chunks = refs.len();
 
     // 3. The index, pack by pack; segments of live writers stay as they are.
@@ -285,15 +317,19 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
     let mut deleting: HashSet<PackId> = HashSet::new();
     let mut due_records = Vec::new();
     let mut pending: HashSet<PackId> = HashSet::new();
-    // Chunks the index can already serve from a stored pack; a condemned
-    // pack is rescued only for referenced chunks found nowhere else.
-    // A condemned pack can be indexed again meanwhile (a writer that stored
-    // it before its segment was written), so due packs never count here.
+    // A due pack that a segment still names is never deleted: the run that
+    // condemned it had not seen that segment (its writer put it later), and
+    // any writer since may have reused a chunk through it. It is judged
+    // afresh below like every indexed pack, and condemned again if unneeded.
+    let still_indexed = |p: &PackId| by_pack.contains_key(p) || protected.contains(p);
     let due_packs: HashSet<PackId> = records
         .iter()
         .filter(|(_, r)| r.time_ms < due_before)
         .flat_map(|(_, r)| r.packs.iter().copied())
+        .filter(|p| !still_indexed(p))
         .collect();
+    // Chunks the index can already serve from a stored pack; a condemned
+    // pack is rescued only for referenced chunks found nowhere else.
     let mut available: HashSet<ChunkId> = in_live_segments;
     for (p, es) in &by_pack {
         if listed.contains_key(p) && !due_packs.contains(p) {
@@ -304,6 +340,13 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
         if rec.time_ms < due_before {
             due_records.push(name.clone());
             for p in &rec.packs {
+                if deleting.contains(p) {
+                    continue; // named by two due records
+                }
+                if !due_packs.contains(p) {
+                    report.packs_rescued += 1;
+                    continue;
+                }
                 let Some(&size) = listed.get(p) else { continue };
                 // An unreadable condemned pack holds nothing we can use.
                 let entries = pack_entries(backend.as_ref(), &keys, p, size).unwrap_or_default();

@@ -84,6 +84,22 @@ pub fn oldest_live_start(backend: &dyn Backend, except: Option<LeaseId>) -> Resu
         .min())
 }
 
+/// Live leases of operation `op` other than `except`.
+pub fn live_leases_of(
+    backend: &dyn Backend,
+    op: &str,
+    except: LeaseId,
+) -> Result<Vec<LeaseRecord>> {
+    let now = now_ms();
+    let host = hostname();
+    let except = except.to_hex();
+    Ok(list_leases(backend)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.op == op && r.lease != except && r.is_live(now, &host))
+        .collect())
+}
+
 /// Ids of every live lease.
 pub fn live_leases(backend: &dyn Backend) -> Result<Vec<LeaseId>> {
     let now = now_ms();

@@ -43,6 +43,13 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
             report.finish_task(0, ctx.now());
             Ending::Done
         }
+        Ok(Err(e)) if e.code() == "GC_RUNNING" => {
+            // Another server (or `lifeboat store gc`) is collecting this
+            // store right now; that run does the work this one would.
+            report.warn(Detail::new(e.code(), e.to_string()));
+            report.finish_task(0, ctx.now());
+            Ending::Done
+        }
         Ok(Err(e)) => Ending::Failed(fail(e)),
         Err(e) => Ending::Failed(fail(e)),
     }

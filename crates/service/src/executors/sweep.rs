@@ -3,7 +3,7 @@
 //! that have no row (a backup killed between the store's commit and the
 //! row insert: the manifest's tags say which item and origin), forgets
 //! store points of items that no longer exist, and queues a GC when
-//! anything was deleted.
+//! anything was deleted or condemned data waits for its second GC run.
 
 use std::collections::HashSet;
 
@@ -12,6 +12,7 @@ use lifeboat_catalog::{CatalogError, ItemId};
 use lifeboat_model::job::Progress;
 use lifeboat_model::point::PointOrigin;
 use lifeboat_model::schedule::SlotKey;
+use lifeboat_store::gc::pending_condemnations;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::manifest::PointKind;
 
@@ -122,7 +123,14 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         );
     }
     report.set_progress(progress(deleted, adopted));
-    if deleted > 0
+    // GC frees space in two runs (condemn, then delete), so it is queued
+    // again while condemned packs wait, not only after deletions.
+    let v = vault.clone();
+    let condemned_waiting = matches!(
+        tokio::task::spawn_blocking(move || pending_condemnations(v.backend())).await,
+        Ok(Ok(n)) if n > 0
+    );
+    if (deleted > 0 || condemned_waiting)
         && let Err(e) = ctx.enqueue_gc(vault_id).await
     {
         report.warn(Detail::new(
