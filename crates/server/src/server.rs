@@ -78,6 +78,26 @@ pub struct ServerArgs {
     /// How long shutdown waits for running jobs to reach a safe point.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub shutdown_grace: u64,
+    /// Length of a job's lease in the catalog (default 60), for tests that
+    /// kill a server and wait for another to take its jobs over.
+    #[arg(long, value_name = "SECONDS", hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub job_lease_secs: Option<u64>,
+    /// How often the scheduler and job runner look at the clock and the
+    /// queue, in milliseconds (default 1000), for tests that move time.
+    #[arg(long, value_name = "MS", hide = true,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub tick_ms: Option<u64>,
+}
+
+/// Service timings that only tests change (`--job-lease-secs`,
+/// `--tick-ms`); `None` keeps the service's default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServiceTuning {
+    /// A job's lease (default 60 s).
+    pub job_lease: Option<Duration>,
+    /// The loops' real-time tick (default 1 s).
+    pub tick: Option<Duration>,
 }
 
 /// A server's settings, for [`start`] (tests build it directly).
@@ -133,6 +153,14 @@ pub fn local_time_zone() -> String {
 }
 
 impl ServerArgs {
+    /// The hidden service timings these arguments give.
+    pub fn tuning(&self) -> ServiceTuning {
+        ServiceTuning {
+            job_lease: self.job_lease_secs.map(Duration::from_secs),
+            tick: self.tick_ms.map(Duration::from_millis),
+        }
+    }
+
     /// The settings these arguments (and `LIFEBOAT_ADMIN_TOKEN`) give.
     pub fn config(&self) -> anyhow::Result<ServerConfig> {
         let time_zone = match &self.time_zone {
@@ -210,6 +238,14 @@ impl RunningServer {
 /// Opens the catalog (running migrations), makes sure an administrator
 /// token exists, starts the service and the HTTP listener.
 pub async fn start(cfg: ServerConfig) -> anyhow::Result<RunningServer> {
+    start_tuned(cfg, ServiceTuning::default()).await
+}
+
+/// [`start`] with service timings other than the defaults.
+pub async fn start_tuned(
+    cfg: ServerConfig,
+    tuning: ServiceTuning,
+) -> anyhow::Result<RunningServer> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create the data folder {}", cfg.data_dir.display()))?;
     let catalog = Catalog::connect(&cfg.catalog_url)
@@ -238,6 +274,12 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<RunningServer> {
     }
     if let Some(w) = &cfg.worker_id {
         scfg.worker_id = w.clone();
+    }
+    if let Some(l) = tuning.job_lease {
+        scfg.lease = l;
+    }
+    if let Some(t) = tuning.tick {
+        scfg.tick = t;
     }
     let service = Service::start(catalog.clone(), scfg, cfg.clock.clone())
         .await
@@ -313,13 +355,14 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format, args.log_level.as_deref())?;
     let cfg = args.config()?;
+    let tuning = args.tuning();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("lifeboat-server")
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let server = start(cfg).await?;
+        let server = start_tuned(cfg, tuning).await?;
         if let Some(token) = &server.new_admin_token {
             // Once, to stderr, never to the log.
             eprintln!();
