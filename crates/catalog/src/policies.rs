@@ -61,6 +61,23 @@ impl Catalog {
         })
     }
 
+    /// The policies of several vaults in one query (the scheduler reads the
+    /// policies of a whole batch of due items at once).
+    pub async fn policies_of_vaults(&self, vault_ids: &[VaultId]) -> Result<Vec<Policy>> {
+        if vault_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_pool!(self, |pool, dialect| {
+            let mut q = sqlx::QueryBuilder::new("SELECT * FROM policies WHERE vault_id IN (");
+            let mut list = q.separated(", ");
+            for v in vault_ids {
+                list.push_bind(*v);
+            }
+            q.push(")");
+            Ok(q.build_query_as().fetch_all(pool).await?)
+        })
+    }
+
     /// Replaces a policy's document. Re-tagging the points of the items that
     /// use it is the service's job ([`Catalog::list_items_with_policy`],
     /// [`Catalog::update_point_retention`]).

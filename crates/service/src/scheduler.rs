@@ -7,12 +7,12 @@
 //! catalog transaction, so 10,000 items due at once cost a few dozen
 //! durable commits, not 20,000.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
-use lifeboat_catalog::{Item, ItemId, NewJob, PlannedSlot, VaultId};
+use lifeboat_catalog::{Item, ItemId, NewJob, PlannedSlot, Policy, VaultId};
 use lifeboat_model::ValidPolicy;
 
 use crate::error::Result;
@@ -41,6 +41,47 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 type PolicyCache = HashMap<(VaultId, String), Option<ValidPolicy>>;
 
+/// A policy row as the scheduler uses it: validated, or `None` (logged)
+/// when its document does not validate.
+fn usable(row: &Policy) -> Option<ValidPolicy> {
+    match resolve_policy(&row.document) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!(vault = row.vault_id.0, policy = %row.name, error = %e, "policy does not validate; its items are not scheduled");
+            None
+        }
+    }
+}
+
+/// Fills the cache with every policy of the vaults of `items` in one query,
+/// instead of one query per (vault, policy) as the items come.
+async fn prefetch_policies(shared: &Shared, cache: &mut PolicyCache, items: &[Item]) {
+    let vaults: BTreeSet<VaultId> = items
+        .iter()
+        .filter(|i| {
+            i.policy_name
+                .as_ref()
+                .is_some_and(|n| !cache.contains_key(&(i.vault_id, n.clone())))
+        })
+        .map(|i| i.vault_id)
+        .collect();
+    if vaults.is_empty() {
+        return;
+    }
+    let vaults: Vec<VaultId> = vaults.into_iter().collect();
+    match shared.catalog.policies_of_vaults(&vaults).await {
+        Ok(rows) => {
+            for row in &rows {
+                cache
+                    .entry((row.vault_id, row.name.clone()))
+                    .or_insert_with(|| usable(row));
+            }
+        }
+        // `policy_for` falls back to one lookup per policy.
+        Err(e) => tracing::warn!(error = %e, "cannot read the policies of due items"),
+    }
+}
+
 async fn policy_for(shared: &Shared, cache: &mut PolicyCache, item: &Item) -> Option<ValidPolicy> {
     let name = item.policy_name.clone()?;
     let key = (item.vault_id, name);
@@ -48,13 +89,7 @@ async fn policy_for(shared: &Shared, cache: &mut PolicyCache, item: &Item) -> Op
         return p.clone();
     }
     let p = match shared.catalog.get_policy(item.vault_id, &key.1).await {
-        Ok(row) => match resolve_policy(&row.document) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::error!(vault = item.vault_id.0, policy = %key.1, error = %e, "policy does not validate; its items are not scheduled");
-                None
-            }
-        },
+        Ok(row) => usable(&row),
         Err(e) => {
             tracing::warn!(vault = item.vault_id.0, policy = %key.1, error = %e, "cannot read policy");
             None
@@ -80,6 +115,7 @@ pub(crate) async fn tick(shared: &Shared, last_sweep_hour: &mut Option<String>) 
                 .unwrap_or(0.0);
             first = false;
         }
+        prefetch_policies(shared, &mut cache, &due).await;
         let mut plans = Vec::with_capacity(due.len());
         for item in &due {
             if !seen.insert(item.id) {
@@ -117,7 +153,9 @@ pub(crate) async fn tick(shared: &Shared, last_sweep_hour: &mut Option<String>) 
             break;
         }
     }
-    for item in shared.catalog.unplanned_items(&ACTIVE, BATCH).await? {
+    let unplanned = shared.catalog.unplanned_items(&ACTIVE, BATCH).await?;
+    prefetch_policies(shared, &mut cache, &unplanned).await;
+    for item in unplanned {
         if let Some(p) = policy_for(shared, &mut cache, &item).await {
             let next = plan::next_run(&p, now);
             shared.catalog.advance_next_run(item.id, None, next).await?;

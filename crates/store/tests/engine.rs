@@ -2,43 +2,11 @@
 //! only where it pays, metadata deduplication across points, and the index
 //! agreeing with the packs.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
+use common::{backup, vault_at};
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
-use lifeboat_store::backup::{BackupOptions, backup_files};
-use lifeboat_store::config::VaultConfig;
 use lifeboat_store::format::{KIND_DATA, SEAL_OVERHEAD};
-use lifeboat_store::keyfile::KdfParams;
-use lifeboat_store::upload::Progress;
-
-fn vault_at(dir: &Path) -> Vault {
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.join("vault")));
-    Vault::init(
-        backend,
-        b"pw",
-        KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
-        VaultConfig::new_default(),
-    )
-    .expect("init")
-    .with_cache_root(dir.join("cache"))
-}
-
-fn backup(v: &Vault, src: &Path) -> lifeboat_store::backup::BackupOutcome {
-    backup_files(
-        v,
-        &[src.to_path_buf()],
-        &BackupOptions::default(),
-        Arc::new(Progress::default()),
-        &mut |_| {},
-    )
-    .expect("backup")
-}
 
 fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;

@@ -3,49 +3,21 @@
 //! a pack that an index segment names again after it was condemned, and two
 //! collectors at once.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use common::{backup, vault_at};
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
-use lifeboat_store::backup::{BackupOptions, backup_files};
-use lifeboat_store::config::VaultConfig;
 use lifeboat_store::gc::{gc, read_pack_header};
 use lifeboat_store::id::{LeaseId, PackId};
-use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::lease::Lease;
 use lifeboat_store::manifest::point_name;
 use lifeboat_store::restore::{RestoreOptions, restore};
 use lifeboat_store::upload::{Progress, UploadStats, write_segments};
 use lifeboat_store::verify::{ReadData, verify};
-
-fn vault_at(dir: &Path) -> Vault {
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.join("vault")));
-    Vault::init(
-        backend,
-        b"pw",
-        KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
-        VaultConfig::new_default(),
-    )
-    .expect("init")
-    .with_cache_root(dir.join("cache"))
-}
-
-fn backup(v: &Vault, src: &Path) -> lifeboat_store::backup::BackupOutcome {
-    backup_files(
-        v,
-        &[src.to_path_buf()],
-        &BackupOptions::default(),
-        Arc::new(Progress::default()),
-        &mut |_| {},
-    )
-    .expect("backup")
-}
 
 fn stored_packs(v: &Vault) -> HashSet<PackId> {
     v.backend()
