@@ -12,6 +12,8 @@ pub enum Entity {
     Point,
     Job,
     Token,
+    Identity,
+    RoleAssignment,
 }
 
 impl Entity {
@@ -23,6 +25,8 @@ impl Entity {
             Entity::Point => "recovery point",
             Entity::Job => "job",
             Entity::Token => "token",
+            Entity::Identity => "identity",
+            Entity::RoleAssignment => "role assignment",
         }
     }
 }

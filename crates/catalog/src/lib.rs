@@ -56,6 +56,12 @@
 //!   points record their origin (`slot_key` or `retain_until`) and the
 //!   retention behind `expiry` (`rule_name`, `rule_expiry`, `hold`), so
 //!   re-tagging after a policy change works from the rows alone.
+//! - **Soft delete** (schema 4): vaults, items and points carry
+//!   `deleted_at` / `purge_at`; a soft-deleted vault is invisible to
+//!   `get_vault` / `list_vaults`, a soft-deleted point to `list_points` and
+//!   `expired_points` (the sweep purges it through `purgeable_points`
+//!   instead). The `alerts` table records a vault's security alerts, once
+//!   per `dedup_key`.
 //! - **Pagination** is keyset, never `OFFSET`: points and jobs by
 //!   `(time, id)` newest first, items by name; the cursor is opaque. Rows
 //!   inserted while a client pages neither shift nor repeat the rows it has
@@ -65,16 +71,24 @@
 //!   enough: nobody can brute-force 2^256 candidates, and a slow KDF such as
 //!   argon2 would only add latency to every request. Being deterministic,
 //!   the hash is also the lookup key (unique index).
+//! - **Audit log** (schema 3, `audit.rs`): append-only rows chained by a
+//!   keyed BLAKE3 MAC, a MAC'd head row against truncation; appends lock
+//!   the head (`FOR UPDATE` on PostgreSQL) so several servers write one
+//!   chain; `verify_audit` walks it in pages inside one read snapshot.
 //! - **SQLite** runs in WAL mode with `synchronous = FULL` and foreign keys
 //!   on; transactions that read and then write start with `BEGIN IMMEDIATE`
 //!   so that two writers queue on the busy timeout instead of failing.
 
+mod alerts;
 pub mod api_queries;
+mod audit;
 mod error;
+mod identities;
 mod items;
 mod jobs;
 mod points;
 mod policies;
+mod soft_delete;
 mod tokens;
 mod types;
 mod vaults;
@@ -87,13 +101,20 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub use audit::{
+    AuditBreak, AuditEntry, AuditFilter, AuditKey, AuditOutcome, AuditProblem, AuditVerification,
+    GENESIS, NewAuditEntry, PHASE_ATTEMPT, PHASE_RESULT, row_hash,
+};
 pub use error::{CatalogError, Entity, Result};
-pub use tokens::hash_token;
+pub use identities::{AssignmentFilter, Identity, RoleAssignment};
+pub use soft_delete::DeleteMark;
+pub use tokens::{constant_time_eq, hash_token};
+pub use types::{Alert, NewAlert};
 pub use types::{
-    DEFAULT_PAGE, Item, ItemId, ItemPatch, Job, JobFilter, JobId, JobOutcome, MAX_PAGE, NewItem,
-    NewJob, NewPoint, NewVault, Page, Paged, PlanResult, PlannedSlot, Point, PointDetail,
-    PointFilter, PointId, PointRetention, Policy, PolicyId, ReclaimedJob, Renewed, Token, TokenId,
-    Vault, VaultId, VaultUsage, job_state, trunc_micros,
+    AssignmentId, DEFAULT_PAGE, IdentityId, Item, ItemId, ItemPatch, Job, JobFilter, JobId,
+    JobOutcome, MAX_PAGE, NewItem, NewJob, NewPoint, NewVault, Page, Paged, PlanResult,
+    PlannedSlot, Point, PointDetail, PointFilter, PointId, PointRetention, Policy, PolicyId,
+    ReclaimedJob, Renewed, Token, TokenId, Vault, VaultId, VaultUsage, job_state, trunc_micros,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -194,12 +194,25 @@ impl Catalog {
         })
     }
 
-    /// An item's points, newest first, a page at a time.
+    /// An item's points, newest first, a page at a time; soft-deleted
+    /// points are left out.
     pub async fn list_points(
         &self,
         item_id: ItemId,
         filter: &PointFilter,
         page: &Page,
+    ) -> Result<Paged<Point>> {
+        self.list_points_ext(item_id, filter, page, false).await
+    }
+
+    /// As [`Catalog::list_points`]; `include_deleted` lists soft-deleted
+    /// points too (schema 4).
+    pub async fn list_points_ext(
+        &self,
+        item_id: ItemId,
+        filter: &PointFilter,
+        page: &Page,
+        include_deleted: bool,
     ) -> Result<Paged<Point>> {
         let after = match &page.cursor {
             Some(c) => Some(cursor::decode_time(cursor::POINTS, c)?),
@@ -209,6 +222,9 @@ impl Catalog {
         let rows: Vec<Point> = with_pool!(self, |pool, dialect| {
             let mut q = sqlx::QueryBuilder::new("SELECT * FROM points WHERE item_id = ");
             q.push_bind(item_id);
+            if !include_deleted {
+                q.push(" AND deleted_at IS NULL");
+            }
             if let Some(from) = filter.from {
                 q.push(" AND time >= ").push_bind(ts(from));
             }
@@ -232,7 +248,8 @@ impl Catalog {
     }
 
     /// Points whose expiry is at or before `now`, oldest expiry first, in
-    /// one vault or in all.
+    /// one vault or in all; soft-deleted points wait for their purge time
+    /// instead ([`Catalog::purgeable_points`]).
     pub async fn expired_points(
         &self,
         vault_id: Option<VaultId>,
@@ -241,7 +258,7 @@ impl Catalog {
     ) -> Result<Vec<Point>> {
         with_pool!(self, |pool, dialect| {
             let mut q = sqlx::QueryBuilder::new(
-                "SELECT * FROM points WHERE expiry IS NOT NULL AND expiry <= ",
+                "SELECT * FROM points WHERE deleted_at IS NULL AND expiry IS NOT NULL AND expiry <= ",
             );
             q.push_bind(ts(now));
             if let Some(v) = vault_id {

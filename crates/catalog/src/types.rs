@@ -51,6 +51,14 @@ id_type!(
     /// An API token's row id.
     TokenId
 );
+id_type!(
+    /// An identity's row id (a user or a service principal).
+    IdentityId
+);
+id_type!(
+    /// A role assignment's row id.
+    AssignmentId
+);
 
 /// Job states, as `lifeboat-model`'s `JobStatus` spells them. The catalog
 /// acts on the first three: queued jobs are claimed, and a job in progress
@@ -141,6 +149,10 @@ pub struct Vault {
     /// Soft delete, immutability, encryption…: the model's document.
     pub settings: Value,
     pub created: DateTime<Utc>,
+    /// Set while the vault is soft-deleted (schema 4).
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// When a soft-deleted vault is purged for good.
+    pub purge_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +211,10 @@ pub struct Item {
     /// Workload options (exclusions, …).
     pub settings: Value,
     pub created: DateTime<Utc>,
+    /// Set while the item is soft-deleted (schema 4).
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// When a soft-deleted item is purged for good.
+    pub purge_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +277,11 @@ pub struct Point {
     pub rule_expiry: Option<DateTime<Utc>>,
     /// `retain-data` or `latest-point` while protection is stopped.
     pub hold: Option<String>,
+    /// Set while the point is soft-deleted (a retention cut expired it;
+    /// schema 4): hidden from normal lists, back if retention is raised.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// When a soft-deleted point is purged for good.
+    pub purge_at: Option<DateTime<Utc>>,
 }
 
 /// The origin and retention detail of a new point (schema 2), for
@@ -304,6 +325,35 @@ pub struct NewPoint {
 pub struct PointFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+}
+
+// ---------------------------------------------------------------- alerts
+
+/// A security event of a vault (schema 4).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Alert {
+    pub id: i64,
+    pub vault_id: VaultId,
+    /// `delete-backup-data`, `upcoming-purge`, `purge-complete`,
+    /// `soft-delete-disabled` (the model's `AlertKind`).
+    pub kind: String,
+    /// The item it is about, by name (the row may be purged since).
+    pub item_name: Option<String>,
+    pub time: DateTime<Utc>,
+    pub message: String,
+    #[serde(skip)]
+    pub dedup_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub vault_id: VaultId,
+    pub kind: String,
+    pub item_name: Option<String>,
+    pub time: DateTime<Utc>,
+    pub message: String,
+    /// An alert with the same key is recorded once.
+    pub dedup_key: Option<String>,
 }
 
 // ------------------------------------------------------------------ jobs
@@ -414,9 +464,19 @@ pub struct JobFilter {
 pub struct Token {
     pub id: TokenId,
     pub name: String,
+    /// The role of a token made before identities (schema 5); empty for a
+    /// token that belongs to an identity, whose role assignments apply.
     pub role: String,
     pub created: DateTime<Utc>,
     pub last_used: Option<DateTime<Utc>>,
+    /// The identity the token belongs to; `None` for a token made before
+    /// identities.
+    pub identity_id: Option<IdentityId>,
+    /// When the token stops working; `None`: never (bootstrap and
+    /// pre-identity tokens only).
+    pub expires: Option<DateTime<Utc>>,
+    /// When the token was revoked.
+    pub revoked: Option<DateTime<Utc>>,
 }
 
 // ------------------------------------------------------------ pagination

@@ -25,10 +25,11 @@ impl Catalog {
         })
     }
 
-    /// The vault named `name`; `NOT_FOUND` when there is none.
+    /// The vault named `name`; `NOT_FOUND` when there is none (or it is
+    /// soft-deleted: see [`Catalog::get_deleted_vault`]).
     pub async fn get_vault(&self, name: &str) -> Result<Vault> {
         with_pool!(self, |pool, dialect| {
-            sqlx::query_as("SELECT * FROM vaults WHERE name = $1")
+            sqlx::query_as("SELECT * FROM vaults WHERE name = $1 AND deleted_at IS NULL")
                 .bind(name)
                 .fetch_optional(pool)
                 .await?
@@ -46,12 +47,14 @@ impl Catalog {
         })
     }
 
-    /// Every vault, by name.
+    /// Every vault that is not soft-deleted, by name.
     pub async fn list_vaults(&self) -> Result<Vec<Vault>> {
         with_pool!(self, |pool, dialect| {
-            Ok(sqlx::query_as("SELECT * FROM vaults ORDER BY name")
-                .fetch_all(pool)
-                .await?)
+            Ok(
+                sqlx::query_as("SELECT * FROM vaults WHERE deleted_at IS NULL ORDER BY name")
+                    .fetch_all(pool)
+                    .await?,
+            )
         })
     }
 

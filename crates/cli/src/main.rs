@@ -29,6 +29,14 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Check a token against a Lifeboat server and save it for `lifeboat backup`.
     Login(backup::login::LoginArgs),
+    /// Identities (users, service principals) of a Lifeboat server: create, list, show, disable.
+    Identity(backup::access::IdentityArgs),
+    /// API tokens of an identity: create (shown once), list, revoke.
+    Token(backup::access::TokenArgs),
+    /// Role assignments (Owner, Backup Contributor/Operator/Reader) at server or vault scope.
+    Role(backup::access::RoleArgs),
+    /// The server's hash-chained audit log: list (with filters), verify.
+    Audit(backup::audit::AuditArgs),
     /// Run the vault service: REST API, scheduler and job runner.
     Server(lifeboat_server::ServerArgs),
 }
@@ -79,6 +87,10 @@ fn main() -> ExitCode {
         Command::Store(args) => store_cmd::run(args),
         Command::Backup(args) => Ok(backup::run(args)),
         Command::Login(args) => Ok(backup::login::run(args)),
+        Command::Identity(args) => Ok(backup::access::run_identity(args)),
+        Command::Token(args) => Ok(backup::access::run_token(args)),
+        Command::Role(args) => Ok(backup::access::run_role(args)),
+        Command::Audit(args) => Ok(backup::audit::run_audit(args)),
         Command::Server(args) => lifeboat_server::run(args)
             .map(|()| exit::OK)
             .map_err(|error| Failure {

@@ -1069,12 +1069,128 @@ fn login_then_stop_resume_and_delete_protection() {
     .json();
     assert_eq!(deleted["jobType"], "DeleteBackupData", "{deleted}");
     assert_eq!(deleted["status"], "Completed", "{deleted}");
-    let gone = srv.backup(&["item", "show", "--vault", "prod", "--name", "data"]);
-    assert_eq!(gone.code, exit::NOT_FOUND, "{gone:?}");
+    // Soft delete is on by default: the item is soft-deleted, with times.
+    let soft = as_user(&["item", "show", "--vault", "prod", "--name", "data"])
+        .ok()
+        .json();
+    assert_eq!(soft["protectionState"], "SoftDeleted", "{soft}");
+    assert!(soft["purgeTime"].is_string(), "{soft}");
+    let table = as_user(&["item", "list", "--vault", "prod", "-o", "table"]).ok();
+    assert!(table.stdout.contains("PurgeTime"), "{}", table.stdout);
+    assert!(table.stdout.contains("SoftDeleted"), "{}", table.stdout);
 
-    // An empty vault can go.
+    // Undelete, resume, and the soft-delete and immutability settings.
+    let back = as_user(&[
+        "protection",
+        "undelete",
+        "--vault",
+        "prod",
+        "--item",
+        "data",
+    ])
+    .ok()
+    .json();
+    assert_eq!(back["protectionState"], "ProtectionStopped", "{back}");
+    as_user(&[
+        "protection",
+        "undelete",
+        "--vault",
+        "prod",
+        "--item",
+        "data",
+    ])
+    .failed(exit::USAGE, "INVALID_ITEM_STATE");
+    as_user(&["vault", "update", "--name", "prod"]).failed(exit::USAGE, "INVALID_ARGUMENT");
+    let v = as_user(&[
+        "vault",
+        "update",
+        "--name",
+        "prod",
+        "--soft-delete",
+        "AlwaysON",
+        "--soft-delete-days",
+        "21",
+    ])
+    .ok()
+    .json();
+    let sd = &v["properties"]["securitySettings"]["softDeleteSettings"];
+    assert_eq!(sd["softDeleteState"], "AlwaysON", "{v}");
+    assert_eq!(sd["softDeleteRetentionPeriodInDays"], 21, "{v}");
+    as_user(&[
+        "vault",
+        "update",
+        "--name",
+        "prod",
+        "--soft-delete",
+        "Disabled",
+    ])
+    .failed(exit::USAGE, "SOFT_DELETE_ALWAYS_ON");
+    as_user(&[
+        "vault",
+        "update",
+        "--name",
+        "prod",
+        "--immutability",
+        "Locked",
+    ])
+    .failed(exit::USAGE, "IMMUTABILITY_NOT_UNLOCKED");
+    as_user(&[
+        "vault",
+        "update",
+        "--name",
+        "prod",
+        "--immutability",
+        "Unlocked",
+    ])
+    .ok();
+    as_user(&[
+        "vault",
+        "update",
+        "--name",
+        "prod",
+        "--immutability",
+        "Disabled",
+    ])
+    .ok();
+
+    // Delete again; the vault holds only a soft-deleted item, so deleting
+    // it soft-deletes it too, and it can come back.
+    as_user(&[
+        "protection",
+        "disable",
+        "--vault",
+        "prod",
+        "--item",
+        "data",
+        "--delete-data",
+        "--yes",
+        "--wait",
+    ])
+    .ok();
     as_user(&["vault", "delete", "--name", "prod", "--yes"]).ok();
     assert_eq!(as_user(&["vault", "list"]).ok().json(), json!([]));
+    let dv = as_user(&["deleted-vault", "list"]).ok().json();
+    assert_eq!(dv[0]["name"], "prod", "{dv}");
+    let shown = as_user(&["deleted-vault", "show", "--name", "prod"])
+        .ok()
+        .json();
+    assert!(shown["purgeTime"].is_string(), "{shown}");
+    let gone = as_user(&["deleted-vault", "show", "--name", "nope"]);
+    assert_eq!(gone.code, exit::NOT_FOUND, "{gone:?}");
+    as_user(&["deleted-vault", "undelete", "--name", "prod"]).ok();
+    assert_eq!(as_user(&["vault", "list"]).ok().json()[0]["name"], "prod");
+    let pts = as_user(&[
+        "recoverypoint",
+        "list",
+        "--vault",
+        "prod",
+        "--item",
+        "data",
+        "--include-deleted",
+    ])
+    .ok()
+    .json();
+    assert!(pts.is_array(), "{pts}");
 }
 
 #[test]

@@ -30,11 +30,28 @@ pub enum ErrorCode {
     InvalidItemState,
     /// The job's state does not allow the operation.
     InvalidJobState,
+    /// Soft delete is `AlwaysON` for the vault: it cannot be turned off or
+    /// lowered to `Enabled` / `Disabled`.
+    SoftDeleteAlwaysOn,
+    /// Immutability is `Locked` for the vault: it can never change again.
+    ImmutabilityLocked,
+    /// Immutability can be locked only from `Unlocked`.
+    ImmutabilityNotUnlocked,
+    /// Immutable vault: a recovery point cannot be deleted before its expiry.
+    ImmutablePointNotExpired,
+    /// Immutable vault: stop protection with delete-data while the item has
+    /// unexpired recovery points.
+    ImmutableStopWithDelete,
+    /// Immutable vault: a policy edit that shortens or removes retention.
+    ImmutableRetentionReduction,
+    /// Immutable vault: moving an item to (or resuming it with) a policy
+    /// that keeps its points less long.
+    ImmutablePolicySwapReduction,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::InvalidPolicy,
         ErrorCode::InvalidVaultName,
         ErrorCode::InvalidVaultSettings,
@@ -42,6 +59,13 @@ impl ErrorCode {
         ErrorCode::InvalidArgument,
         ErrorCode::InvalidItemState,
         ErrorCode::InvalidJobState,
+        ErrorCode::SoftDeleteAlwaysOn,
+        ErrorCode::ImmutabilityLocked,
+        ErrorCode::ImmutabilityNotUnlocked,
+        ErrorCode::ImmutablePointNotExpired,
+        ErrorCode::ImmutableStopWithDelete,
+        ErrorCode::ImmutableRetentionReduction,
+        ErrorCode::ImmutablePolicySwapReduction,
     ];
 
     /// The stable wire string, e.g. `INVALID_POLICY`.
@@ -54,6 +78,13 @@ impl ErrorCode {
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::InvalidItemState => "INVALID_ITEM_STATE",
             ErrorCode::InvalidJobState => "INVALID_JOB_STATE",
+            ErrorCode::SoftDeleteAlwaysOn => "SOFT_DELETE_ALWAYS_ON",
+            ErrorCode::ImmutabilityLocked => "IMMUTABILITY_LOCKED",
+            ErrorCode::ImmutabilityNotUnlocked => "IMMUTABILITY_NOT_UNLOCKED",
+            ErrorCode::ImmutablePointNotExpired => "IMMUTABLE_POINT_NOT_EXPIRED",
+            ErrorCode::ImmutableStopWithDelete => "IMMUTABLE_STOP_WITH_DELETE",
+            ErrorCode::ImmutableRetentionReduction => "IMMUTABLE_RETENTION_REDUCTION",
+            ErrorCode::ImmutablePolicySwapReduction => "IMMUTABLE_POLICY_SWAP_REDUCTION",
         }
     }
 }
@@ -120,6 +151,13 @@ mod tests {
             "INVALID_ARGUMENT",
             "INVALID_ITEM_STATE",
             "INVALID_JOB_STATE",
+            "SOFT_DELETE_ALWAYS_ON",
+            "IMMUTABILITY_LOCKED",
+            "IMMUTABILITY_NOT_UNLOCKED",
+            "IMMUTABLE_POINT_NOT_EXPIRED",
+            "IMMUTABLE_STOP_WITH_DELETE",
+            "IMMUTABLE_RETENTION_REDUCTION",
+            "IMMUTABLE_POLICY_SWAP_REDUCTION",
         ];
         for (code, want) in ErrorCode::ALL.iter().zip(expected) {
             assert_eq!(code.as_str(), want);

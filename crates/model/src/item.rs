@@ -43,8 +43,9 @@ pub enum ProtectionState {
     BackupsSuspended,
     /// Protected, but the last backup failed.
     ProtectionError,
-    /// Deleted with soft delete on: no backup or restore until undeleted.
-    /// Reserved for the soft-delete issue.
+    /// Deleted with soft delete on: no backups; every point is held until
+    /// the purge time; restores still work; `undelete` brings it back as
+    /// `ProtectionStopped`.
     SoftDeleted,
 }
 
@@ -88,9 +89,12 @@ impl ProtectionState {
         self.is_active()
     }
 
-    /// Whether restores are allowed (not while soft-deleted: undelete first).
+    /// Whether restores are allowed: in every state. A soft-deleted item
+    /// keeps its data until it is purged, and Lifeboat lets it be restored
+    /// from (a deliberate difference from Azure, which asks for an undelete
+    /// first: the point of keeping the data is to get it back quickly).
     pub fn allows_restore(self) -> bool {
-        self != ProtectionState::SoftDeleted
+        true
     }
 
     /// Which points this state holds beyond their expiry.

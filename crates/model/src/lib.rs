@@ -11,7 +11,8 @@
 //!
 //! - [`error`]: [`ModelError`] — stable code, field path, message.
 //! - [`calendar`]: days, weeks, months, times of day, time zones.
-//! - [`vault`]: vault names, kinds, redundancy, reserved security settings.
+//! - [`vault`]: vault names, kinds, redundancy, security settings.
+//! - [`guard`]: soft delete and immutable-vault rules, alert kinds.
 //! - [`policy`]: the Azure VM policy (V1/V2), validation, `DefaultPolicy`.
 //! - [`schedule`]: due slots in the policy's time zone, DST-correct.
 //! - [`retention`]: tags, expiry, re-tagging on policy change, holds.
@@ -21,6 +22,7 @@
 
 pub mod calendar;
 pub mod error;
+pub mod guard;
 pub mod item;
 pub mod job;
 pub mod point;

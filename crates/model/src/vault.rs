@@ -159,8 +159,8 @@ pub struct RedundancySettings {
     pub standard_tier_storage_redundancy: StorageRedundancy,
 }
 
-/// Soft-delete state (Azure's `softDeleteState`). Reserved: stored and
-/// validated, enforced by a later issue.
+/// Soft-delete state (Azure's `softDeleteState`); the rules are in
+/// [`crate::guard`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SoftDeleteState {
     #[default]
@@ -192,6 +192,37 @@ impl SoftDeleteSettings {
     pub const DEFAULT_DAYS: i64 = 14;
 }
 
+impl SoftDeleteState {
+    /// Whether deletes are soft (`Enabled` or `AlwaysON`).
+    pub fn is_on(self) -> bool {
+        self != SoftDeleteState::Disabled
+    }
+}
+
+impl SoftDeleteSettings {
+    /// Whether deletes are soft.
+    pub fn is_on(&self) -> bool {
+        self.soft_delete_state.is_on()
+    }
+
+    /// When something soft-deleted at `deleted` is purged under these
+    /// settings (the settings in force at delete time govern it).
+    pub fn purge_time(
+        &self,
+        deleted: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        deleted + chrono::Duration::days(self.soft_delete_retention_period_in_days)
+    }
+}
+
+impl ImmutabilityState {
+    /// Whether the immutability rules apply (`Unlocked` or `Locked`: they
+    /// block the same operations; only `Locked` is irreversible).
+    pub fn is_on(self) -> bool {
+        self != ImmutabilityState::Disabled
+    }
+}
+
 impl Default for SoftDeleteSettings {
     fn default() -> Self {
         SoftDeleteSettings {
@@ -201,7 +232,8 @@ impl Default for SoftDeleteSettings {
     }
 }
 
-/// Immutability state (Azure's `immutabilitySettings.state`). Reserved.
+/// Immutability state (Azure's `immutabilitySettings.state`); the rules are
+/// in [`crate::guard`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum ImmutabilityState {
     #[default]
@@ -299,26 +331,16 @@ impl VaultSettings {
                 "storage redundancy is locked once the vault protects an item",
             );
         }
-        if old.security_settings.soft_delete_settings.soft_delete_state == SoftDeleteState::AlwaysOn
-            && self
-                .security_settings
+        crate::guard::check_soft_delete_change(
+            old.security_settings.soft_delete_settings.soft_delete_state,
+            self.security_settings
                 .soft_delete_settings
-                .soft_delete_state
-                != SoftDeleteState::AlwaysOn
-        {
-            return settings_err(
-                "securitySettings.softDeleteSettings.softDeleteState",
-                "soft delete is AlwaysON for this vault and cannot be turned off",
-            );
-        }
-        if old.security_settings.immutability_settings.state == ImmutabilityState::Locked
-            && self.security_settings.immutability_settings.state != ImmutabilityState::Locked
-        {
-            return settings_err(
-                "securitySettings.immutabilitySettings.state",
-                "immutability is Locked for this vault and cannot be changed",
-            );
-        }
+                .soft_delete_state,
+        )?;
+        crate::guard::check_immutability_change(
+            old.security_settings.immutability_settings.state,
+            self.security_settings.immutability_settings.state,
+        )?;
         Ok(())
     }
 }
@@ -453,7 +475,10 @@ mod tests {
             .soft_delete_settings
             .soft_delete_state = SoftDeleteState::AlwaysOn;
         assert!(always.validate_update(&base, false).is_ok());
-        assert!(base.validate_update(&always, false).is_err());
+        assert_eq!(
+            base.validate_update(&always, false).unwrap_err().code(),
+            ErrorCode::SoftDeleteAlwaysOn
+        );
         let mut locked = base;
         locked.security_settings.immutability_settings.state = ImmutabilityState::Locked;
         let mut unlocked = base;
@@ -462,6 +487,11 @@ mod tests {
         assert!(base.validate_update(&unlocked, false).is_ok());
         let e = unlocked.validate_update(&locked, false).unwrap_err();
         assert_eq!(e.target(), "securitySettings.immutabilitySettings.state");
+        assert_eq!(e.code(), ErrorCode::ImmutabilityLocked);
+        assert_eq!(
+            locked.validate_update(&base, false).unwrap_err().code(),
+            ErrorCode::ImmutabilityNotUnlocked
+        );
         let other = VaultSettings::new(VaultKind::Backup);
         assert_eq!(
             other.validate_update(&base, false).unwrap_err().target(),

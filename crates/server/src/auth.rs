@@ -1,88 +1,53 @@
-//! Bearer-token authentication and the principal every handler runs as.
+//! Bearer-token authentication, and the authorization check every
+//! protected route goes through.
 //!
 //! A request's token is hashed and looked up in the catalog (only hashes
-//! are stored); the matching row becomes a [`Principal`] in the request's
-//! extensions. Authorization is a role check per [`Operation`]: today the
-//! only role is `Administrator`, which may do everything; the roles issue
-//! adds Backup Contributor / Operator / Reader scoped to vaults by adding
-//! [`Role`] variants and the scope to [`Principal`], without touching the
-//! handlers. A role this binary does not know permits nothing, so a catalog
-//! written by a newer server never grants more than it meant.
+//! are stored, see `lifeboat_catalog::hash_token` for why a fast keyed hash
+//! is enough for 256-bit random tokens). A revoked token answers
+//! `TOKEN_REVOKED`, an expired one `TOKEN_EXPIRED`, a token of a disabled
+//! identity `IDENTITY_DISABLED`, an unknown one `AUTH_INVALID` (all 401).
+//! A valid token becomes a [`Principal`] (its identity and the identity's
+//! role grants) in the request's extensions, after [`require_token`] has
+//! checked the route's rule ([`crate::authz::route_rule`]) — so no handler
+//! runs for a caller who may not call it.
 //!
-//! Tokens are never logged: the middleware logs the token's name.
+//! Verified tokens are cached for [`CACHE_FOR`] (10 s). Revoking a token,
+//! disabling an identity or changing its roles through this server drops
+//! its cache entries at once; another server sharing the catalog notices
+//! within [`CACHE_FOR`]. Expiry is checked on every request, cached or not.
+//!
+//! Tokens are never logged: logs and messages name the identity or the
+//! token's name.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::body::Body as HttpBody;
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use lifeboat_catalog::{Catalog, CatalogError, TokenId};
+use lifeboat_catalog::{AssignmentId, Catalog, CatalogError, IdentityId, JobId, TokenId};
 
+use crate::authz::{At, Grant, Op, Role, Scope, Target, route_rule};
 use crate::error::ApiError;
+use crate::extract::MAX_BODY;
 use crate::state::AppState;
 
-/// The role name of the first (administrator) token.
+pub use crate::authz::Principal;
+
+/// The role name of tokens made before identities (schema 5): a
+/// server-scope Owner.
 pub const ADMIN_ROLE: &str = "Administrator";
+
+/// The identity the first-start (bootstrap) token belongs to.
+pub const ADMIN_IDENTITY: &str = "admin";
 
 /// The shortest token accepted from `LIFEBOAT_ADMIN_TOKEN`: the catalog
 /// keeps a fast hash, which is safe only for long random secrets.
 pub const MIN_TOKEN_LEN: usize = 32;
-
-/// What a call does, for authorization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    /// Reads state (GET).
-    Read,
-    /// Changes state or starts work.
-    Write,
-}
-
-impl Operation {
-    pub fn of(method: &Method) -> Operation {
-        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            Operation::Read
-        } else {
-            Operation::Write
-        }
-    }
-}
-
-/// A token's role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    Administrator,
-    /// A role name this binary does not know.
-    Unknown(String),
-}
-
-impl Role {
-    pub fn parse(name: &str) -> Role {
-        match name {
-            ADMIN_ROLE => Role::Administrator,
-            other => Role::Unknown(other.to_owned()),
-        }
-    }
-
-    pub fn permits(&self, _op: Operation) -> bool {
-        match self {
-            Role::Administrator => true,
-            Role::Unknown(_) => false,
-        }
-    }
-}
-
-/// Who is calling.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub token_id: TokenId,
-    /// The token's name (logged instead of the token).
-    pub name: String,
-    pub role: Role,
-}
 
 /// Remembers when each token's `last_used` was last written, so that a busy
 /// client costs one catalog write a minute, not one per request.
@@ -109,7 +74,9 @@ impl TouchThrottle {
 
 /// Recently verified tokens, by hash, so that a client sending many
 /// requests costs one catalog lookup per [`CACHE_FOR`], not one per
-/// request. A revoked token keeps working for at most that long.
+/// request. A token revoked (or an identity disabled, or a role removed)
+/// through another server keeps its old rights for at most that long;
+/// through this server, never: the entries are dropped at once.
 #[derive(Debug, Default)]
 pub struct TokenCache(Mutex<HashMap<String, (Principal, Instant)>>);
 
@@ -133,6 +100,20 @@ impl TokenCache {
                 seen.clear();
             }
             seen.insert(hash, (p, Instant::now()));
+        }
+    }
+
+    /// Drops the entries of one token.
+    pub fn forget_token(&self, id: TokenId) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.retain(|_, (p, _)| p.token_id != id);
+        }
+    }
+
+    /// Drops the entries of every token of one identity.
+    pub fn forget_identity(&self, id: IdentityId) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.retain(|_, (p, _)| p.identity_id() != Some(id));
         }
     }
 }
@@ -160,59 +141,263 @@ fn bearer(req: &Request) -> Result<&str, ApiError> {
     Ok(token)
 }
 
-/// Middleware: authenticates the request, checks the role, and puts the
-/// [`Principal`] in the request's extensions.
-pub async fn require_token(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// Middleware: authenticates the request, checks the route's rule, and
+/// puts the [`Principal`] in the request's extensions.
+pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // The token is copied out first: the request (not `Sync`) must not be
     // borrowed across an await.
     let secret = match bearer(&req) {
         Ok(s) => s.to_owned(),
         Err(e) => return e.into_response(),
     };
-    match authenticate(&state, &secret).await {
-        Ok(principal) => {
-            let op = Operation::of(req.method());
-            if !principal.role.permits(op) {
-                return ApiError::forbidden(format!(
-                    "token '{}' (role {:?}) may not do this",
-                    principal.name, principal.role
-                ))
-                .into_response();
+    let principal = match authenticate(&state, &secret).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    drop(secret);
+    tracing::Span::current().record("principal", principal.display_name());
+    // A refusal below is audited under the caller's name.
+    crate::audit::note_principal(&req, &principal);
+    let mut req = match authorize(&state, &principal, req).await {
+        Ok(req) => req,
+        Err(e) => {
+            if e.code == "FORBIDDEN" {
+                tracing::info!(principal = %principal.display_name(), message = %e.message, "refused");
             }
-            tracing::Span::current().record("principal", principal.name.as_str());
-            req.extensions_mut().insert(principal);
-            next.run(req).await
+            return e.into_response();
         }
-        Err(e) => e.into_response(),
+    };
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// The path parameter `name` of the matched route, percent-decoded.
+async fn path_param(req: Request, name: &str) -> (Request, Option<String>) {
+    let (mut parts, body) = req.into_parts();
+    let value = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_owned())
+        });
+    (Request::from_parts(parts, body), value)
+}
+
+/// The request's JSON body (read, then put back for the handler). A body
+/// that is not JSON reads as `Null`: the handler refuses it after the
+/// check.
+async fn peek_body(req: Request) -> Result<(Request, serde_json::Value), ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            None,
+            format!("the request body is larger than {MAX_BODY} bytes"),
+        )
+    })?;
+    let value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Ok((Request::from_parts(parts, HttpBody::from(bytes)), value))
+}
+
+fn check(p: &Principal, op: Op, target: Target<'_>) -> Result<(), ApiError> {
+    if p.may(op, target) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(p.denial(op, target)))
+    }
+}
+
+/// The check of an operation on the vault `name`. A vault grant names its
+/// vault by id: the vault of that name must be the granted one (not another
+/// vault made under the name after the granted one was deleted, while the
+/// grant is still cached).
+async fn check_vault(state: &AppState, p: &Principal, op: Op, name: &str) -> Result<(), ApiError> {
+    if p.may(op, Target::Server) {
+        return Ok(());
+    }
+    check(p, op, Target::Vault(name))?;
+    match state.catalog.get_vault(name).await {
+        Ok(v) if p.may(op, Target::VaultId(v.id)) => Ok(()),
+        Ok(_) => Err(ApiError::forbidden(p.denial(op, Target::Vault(name)))),
+        // The handler answers NOT_FOUND.
+        Err(CatalogError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Applies the route's rule; answers the request to hand on.
+async fn authorize(state: &AppState, p: &Principal, req: Request) -> Result<Request, ApiError> {
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let rule = template
+        .as_deref()
+        .and_then(|t| route_rule(req.method(), t))
+        .ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "{} {} has no authorization rule; refused for everyone (a server bug: report it)",
+                req.method(),
+                template.as_deref().unwrap_or(req.uri().path())
+            ))
+        })?;
+    match rule.at {
+        At::Server => {
+            check(p, rule.op, Target::Server)?;
+            Ok(req)
+        }
+        At::Listing => {
+            if p.may_somewhere(rule.op) {
+                Ok(req)
+            } else {
+                Err(ApiError::forbidden(p.denial(rule.op, Target::Server)))
+            }
+        }
+        At::PathVault => {
+            let (req, vault) = path_param(req, "vault").await;
+            check_vault(state, p, rule.op, vault.as_deref().unwrap_or("")).await?;
+            Ok(req)
+        }
+        At::PathVaultStopMode => {
+            let (req, vault) = path_param(req, "vault").await;
+            let (req, body) = peek_body(req).await?;
+            let op = if body.get("mode").and_then(|m| m.as_str()) == Some("delete-data") {
+                Op::ItemStopDelete
+            } else {
+                rule.op
+            };
+            check_vault(state, p, op, vault.as_deref().unwrap_or("")).await?;
+            Ok(req)
+        }
+        At::BodyVault => {
+            let (req, body) = peek_body(req).await?;
+            match body.get("vault").and_then(|v| v.as_str()) {
+                Some(v) => check_vault(state, p, rule.op, v).await?,
+                None => check(p, rule.op, Target::Server)?,
+            }
+            Ok(req)
+        }
+        At::Job => {
+            if p.may(rule.op, Target::Server) {
+                return Ok(req);
+            }
+            let (req, id) = path_param(req, "id").await;
+            let id = id.and_then(|s| s.parse::<i64>().ok());
+            match id {
+                Some(id) => match state.catalog.get_job(JobId(id)).await {
+                    Ok(job) => check(p, rule.op, Target::VaultId(job.vault_id))?,
+                    // The handler answers NOT_FOUND to whoever may look.
+                    Err(CatalogError::NotFound { .. }) if p.may_somewhere(rule.op) => {}
+                    Err(CatalogError::NotFound { .. }) => {
+                        check(p, rule.op, Target::Server)?;
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+                // A malformed id: the handler refuses it.
+                None if p.may_somewhere(rule.op) => {}
+                None => check(p, rule.op, Target::Server)?,
+            }
+            Ok(req)
+        }
+        At::Assignment => {
+            if p.may(rule.op, Target::Server) {
+                return Ok(req);
+            }
+            let (req, id) = path_param(req, "id").await;
+            let id = id.and_then(|s| s.parse::<i64>().ok());
+            match id {
+                Some(id) => match state.catalog.get_role_assignment(AssignmentId(id)).await {
+                    Ok(a) => match a.vault_id {
+                        Some(v) => check(p, rule.op, Target::VaultId(v))?,
+                        None => check(p, rule.op, Target::Server)?,
+                    },
+                    Err(CatalogError::NotFound { .. }) if p.may_somewhere(rule.op) => {}
+                    Err(CatalogError::NotFound { .. }) => check(p, rule.op, Target::Server)?,
+                    Err(e) => return Err(e.into()),
+                },
+                None if p.may_somewhere(rule.op) => {}
+                None => check(p, rule.op, Target::Server)?,
+            }
+            Ok(req)
+        }
+    }
+}
+
+/// Refuses a cached or fresh principal whose token has expired.
+fn check_expiry(p: &Principal, now: DateTime<Utc>) -> Result<(), ApiError> {
+    match p.expires {
+        Some(t) if t <= now => Err(ApiError::token_expired(&p.token_name, t)),
+        _ => Ok(()),
     }
 }
 
 async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
     let hash = lifeboat_catalog::hash_token(secret);
+    let now = state.now();
     if let Some(p) = state.tokens.get(&hash) {
+        check_expiry(&p, now)?;
         return Ok(p);
     }
     let token = state
         .catalog
         .find_token(secret)
         .await?
-        .ok_or_else(|| ApiError::auth_invalid("unknown or revoked token"))?;
-    if state.touch.due(token.id) {
-        let now = state.now();
-        if let Err(e) = state.catalog.touch_token(token.id, now).await {
-            // Bookkeeping only: never fail a call for it.
-            tracing::warn!(token = %token.name, error = %e, "could not record token use");
-        }
+        .ok_or_else(|| ApiError::auth_invalid("unknown token"))?;
+    if token.revoked.is_some() {
+        return Err(ApiError::token_revoked(&token.name));
     }
+    let (identity, grants) = match token.identity_id {
+        Some(id) => {
+            let identity = state.catalog.get_identity_by_id(id).await?;
+            if identity.disabled.is_some() {
+                return Err(ApiError::identity_disabled(&identity.name));
+            }
+            let assignments = state
+                .catalog
+                .list_role_assignments(&lifeboat_catalog::AssignmentFilter {
+                    identity_id: Some(id),
+                    ..Default::default()
+                })
+                .await?;
+            let grants = assignments
+                .into_iter()
+                .map(|a| Grant {
+                    role: Role::parse(&a.role).ok_or(a.role),
+                    scope: match (a.vault_id, a.vault_name) {
+                        (Some(id), Some(name)) => Scope::Vault { id, name },
+                        _ => Scope::Server,
+                    },
+                })
+                .collect();
+            (Some((identity.id, identity.name)), grants)
+        }
+        // A token made before identities: its own role, server-wide.
+        None => (
+            None,
+            vec![Grant {
+                role: Role::parse(&token.role).ok_or_else(|| token.role.clone()),
+                scope: Scope::Server,
+            }],
+        ),
+    };
     let principal = Principal {
         token_id: token.id,
-        name: token.name,
-        role: Role::parse(&token.role),
+        token_name: token.name.clone(),
+        identity,
+        expires: token.expires,
+        grants,
     };
+    check_expiry(&principal, now)?;
+    if state.touch.due(token.id)
+        && let Err(e) = state.catalog.touch_token(token.id, now).await
+    {
+        // Bookkeeping only: never fail a call for it.
+        tracing::warn!(token = %token.name, error = %e, "could not record token use");
+    }
     state.tokens.put(hash, principal.clone());
     Ok(principal)
 }
@@ -235,11 +420,33 @@ pub enum Bootstrap {
     Created(String),
 }
 
+/// The identity of the bootstrap token, made (with Owner at server scope)
+/// when missing.
+async fn admin_identity(catalog: &Catalog, now: DateTime<Utc>) -> anyhow::Result<IdentityId> {
+    let identity = match catalog.create_identity(ADMIN_IDENTITY, "User", now).await {
+        Ok(i) => i,
+        // Made before, or by another server starting at the same moment.
+        Err(CatalogError::Conflict { .. }) => catalog.get_identity(ADMIN_IDENTITY).await?,
+        Err(e) => return Err(e.into()),
+    };
+    match catalog
+        .assign_role(identity.id, Role::Owner.name(), None, now)
+        .await
+    {
+        Ok(_) | Err(CatalogError::Conflict { .. }) => Ok(identity.id),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// First start: makes sure an administrator can get in. With `env_token`
-/// (`LIFEBOAT_ADMIN_TOKEN`) that token is stored as an administrator unless
-/// it already is; without it, a random administrator token is created when
-/// the catalog has no token at all. Two servers starting at once on one
-/// catalog create one token between them (the name is unique).
+/// (`LIFEBOAT_ADMIN_TOKEN`) that token is stored for the identity `admin`
+/// (Owner at server scope) unless it already is; without it, a random
+/// token of `admin` is created when the catalog has no token at all. The
+/// bootstrap token never expires (it is how an operator gets in at all);
+/// revoke it once other Owners exist. A revoked bootstrap token stays
+/// revoked: setting the same `LIFEBOAT_ADMIN_TOKEN` again does not revive
+/// it. Two servers starting at once on one catalog create one token
+/// between them (the name is unique).
 pub async fn bootstrap_admin(
     catalog: &Catalog,
     env_token: Option<&str>,
@@ -257,10 +464,14 @@ pub async fn bootstrap_admin(
         if catalog.find_token(secret).await?.is_some() {
             return Ok(Bootstrap::Existing);
         }
+        let admin = admin_identity(catalog, now).await?;
         // A distinct name per env token, so rotating the variable adds a
         // token instead of failing on the name.
         let name = format!("admin-env-{}", &lifeboat_catalog::hash_token(secret)[..8]);
-        return match catalog.create_token(&name, ADMIN_ROLE, secret, now).await {
+        return match catalog
+            .create_identity_token(admin, &name, secret, None, now)
+            .await
+        {
             Ok(_) => Ok(Bootstrap::StoredFromEnv),
             Err(CatalogError::Conflict { .. }) => Ok(Bootstrap::Existing),
             Err(e) => Err(e.into()),
@@ -269,9 +480,10 @@ pub async fn bootstrap_admin(
     if !catalog.list_tokens().await?.is_empty() {
         return Ok(Bootstrap::Existing);
     }
+    let admin = admin_identity(catalog, now).await?;
     let secret = generate_token()?;
     match catalog
-        .create_token("admin", ADMIN_ROLE, &secret, now)
+        .create_identity_token(admin, "admin", &secret, None, now)
         .await
     {
         Ok(_) => Ok(Bootstrap::Created(secret)),
@@ -286,14 +498,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles() {
-        assert!(Role::parse(ADMIN_ROLE).permits(Operation::Write));
-        assert!(!Role::parse("BackupReader").permits(Operation::Read));
-        assert_eq!(Operation::of(&Method::GET), Operation::Read);
-        assert_eq!(Operation::of(&Method::DELETE), Operation::Write);
-    }
-
-    #[test]
     fn generated_tokens_are_long_and_distinct() {
         let a = generate_token().unwrap();
         let b = generate_token().unwrap();
@@ -302,18 +506,45 @@ mod tests {
         assert!(a.len() >= MIN_TOKEN_LEN);
     }
 
+    fn principal(token: i64, identity: i64) -> Principal {
+        Principal {
+            token_id: TokenId(token),
+            token_name: format!("t{token}"),
+            identity: Some((IdentityId(identity), "alice".into())),
+            expires: None,
+            grants: vec![Grant {
+                role: Ok(Role::Owner),
+                scope: Scope::Server,
+            }],
+        }
+    }
+
     #[test]
-    fn cached_tokens_are_found_by_hash() {
+    fn cached_tokens_are_found_by_hash_and_forgotten() {
         let c = TokenCache::default();
         assert!(c.get("h").is_none());
-        let p = Principal {
-            token_id: TokenId(7),
-            name: "admin".into(),
-            role: Role::Administrator,
-        };
-        c.put("h".into(), p);
+        c.put("h".into(), principal(7, 1));
+        c.put("h2".into(), principal(8, 1));
+        c.put("h3".into(), principal(9, 2));
         assert_eq!(c.get("h").map(|p| p.token_id), Some(TokenId(7)));
         assert!(c.get("other").is_none());
+        c.forget_token(TokenId(7));
+        assert!(c.get("h").is_none());
+        assert!(c.get("h2").is_some());
+        c.forget_identity(IdentityId(1));
+        assert!(c.get("h2").is_none());
+        assert!(c.get("h3").is_some());
+    }
+
+    #[test]
+    fn expiry_is_checked_against_now() {
+        let mut p = principal(1, 1);
+        let now = Utc::now();
+        assert!(check_expiry(&p, now).is_ok());
+        p.expires = Some(now);
+        let e = check_expiry(&p, now).unwrap_err();
+        assert_eq!(e.code, "TOKEN_EXPIRED");
+        assert!(check_expiry(&p, now - chrono::TimeDelta::seconds(1)).is_ok());
     }
 
     #[test]

@@ -49,12 +49,17 @@ pub struct VaultDto {
     pub kind: String,
     /// `LocallyRedundant` (the others are not supported yet).
     pub storage_redundancy: String,
-    /// `{redundancySettings, securitySettings}` with Azure's field names;
-    /// soft delete and immutability are stored but not enforced yet.
+    /// `{redundancySettings, securitySettings}` with Azure's field names
+    /// (soft delete and immutability: docs/security.md).
     #[schema(value_type = Object)]
     pub properties: Value,
     pub created_time: DateTime<Utc>,
     pub usage: VaultUsageDto,
+    /// Soft-deleted vaults only: when it was deleted and when it is purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge_time: Option<DateTime<Utc>>,
 }
 
 impl VaultDto {
@@ -71,6 +76,8 @@ impl VaultDto {
             properties,
             created_time: v.created,
             usage: usage.into(),
+            deleted_time: v.deleted_at,
+            purge_time: v.purge_at,
         }
     }
 }
@@ -156,7 +163,8 @@ pub struct ItemDto {
     pub source: String,
     /// `null` after protection was stopped without a policy.
     pub policy_name: Option<String>,
-    /// `Protected`, `ProtectionStopped`, `BackupsSuspended`, `ProtectionError`.
+    /// `Protected`, `ProtectionStopped`, `BackupsSuspended`,
+    /// `ProtectionError`, `SoftDeleted`.
     pub protection_state: String,
     /// `Passed`, `ActionRequired`, `ActionSuggested`.
     pub health_status: String,
@@ -166,6 +174,10 @@ pub struct ItemDto {
     /// When the next scheduled backup is due; `null` while stopped.
     pub next_run_time: Option<DateTime<Utc>>,
     pub created_time: DateTime<Utc>,
+    /// `SoftDeleted` items: when protection stopped with delete-data.
+    pub deleted_time: Option<DateTime<Utc>>,
+    /// `SoftDeleted` items: when the sweep purges the item and its data.
+    pub purge_time: Option<DateTime<Utc>>,
 }
 
 impl ItemDto {
@@ -182,6 +194,8 @@ impl ItemDto {
             last_backup_time: i.last_backup_time,
             next_run_time: i.next_run,
             created_time: i.created,
+            deleted_time: i.deleted_at,
+            purge_time: i.purge_at,
         }
     }
 }
@@ -261,6 +275,12 @@ pub struct PointDto {
     pub retention_tags: Vec<String>,
     /// When the point expires; `null` while held (protection stopped).
     pub expiry_time: Option<DateTime<Utc>>,
+    /// Soft-deleted by a retention cut (listed only with
+    /// `includeDeleted=true`): when, and when it is purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge_time: Option<DateTime<Utc>>,
 }
 
 /// Coarsest first: the rule that keeps a point longest, usually.
@@ -297,6 +317,8 @@ impl PointDto {
             rule_name: p.rule_name.clone().or_else(|| rule_name(&p.rule_tags)),
             retention_tags: p.rule_tags,
             expiry_time: p.expiry,
+            deleted_time: p.deleted_at,
+            purge_time: p.purge_at,
         }
     }
 }
@@ -470,6 +492,41 @@ list_type!(
     "A page of recovery points, newest first."
 );
 list_type!(JobList, JobDto, "A page of jobs, newest first.");
+list_type!(
+    AlertList,
+    AlertDto,
+    "A vault's security alerts, newest first."
+);
+
+// ---------------------------------------------------- soft delete, alerts
+
+/// `PATCH /api/v1/vaults/{vault}`: the vault's security settings. Every
+/// field is optional; an absent one is left as it is.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateVault {
+    /// `Enabled`, `Disabled` or `AlwaysON` (irreversible).
+    pub soft_delete_state: Option<String>,
+    /// 14–180: how long soft-deleted data is kept (applies to later deletes).
+    pub soft_delete_retention_period_in_days: Option<i64>,
+    /// `Disabled`, `Unlocked` or `Locked` (irreversible; only from `Unlocked`).
+    pub immutability_state: Option<String>,
+}
+
+/// A security alert of a vault.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertDto {
+    pub id: i64,
+    pub vault: String,
+    /// `delete-backup-data`, `upcoming-purge`, `purge-complete`,
+    /// `soft-delete-disabled`.
+    pub kind: String,
+    /// The item it is about, if any.
+    pub item: Option<String>,
+    pub time: DateTime<Utc>,
+    pub message: String,
+}
 
 #[cfg(test)]
 mod tests {

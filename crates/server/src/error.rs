@@ -96,6 +96,39 @@ impl ApiError {
         )
     }
 
+    /// A token past its expiry time (the name, never the secret).
+    pub fn token_expired(name: &str, at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "TOKEN_EXPIRED",
+            None,
+            format!(
+                "token '{name}' expired at {}; ask an Owner for a new one (`lifeboat token create`)",
+                at.to_rfc3339()
+            ),
+        )
+    }
+
+    /// A revoked token (the name, never the secret).
+    pub fn token_revoked(name: &str) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "TOKEN_REVOKED",
+            None,
+            format!("token '{name}' was revoked; ask an Owner for a new one"),
+        )
+    }
+
+    /// A token of a disabled identity.
+    pub fn identity_disabled(name: &str) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "IDENTITY_DISABLED",
+            None,
+            format!("identity '{name}' is disabled; an Owner can enable it again"),
+        )
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", None, message)
     }
@@ -138,6 +171,8 @@ fn entity_target(e: Entity) -> &'static str {
         Entity::Point => "point",
         Entity::Job => "job",
         Entity::Token => "token",
+        Entity::Identity => "identity",
+        Entity::RoleAssignment => "assignment",
     }
 }
 
@@ -196,6 +231,15 @@ pub fn model_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
         ErrorCode::NotSupported => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::InvalidItemState | ErrorCode::InvalidJobState => StatusCode::CONFLICT,
+        // Soft delete and immutability guards: the request is well-formed,
+        // the vault's protection refuses it.
+        ErrorCode::SoftDeleteAlwaysOn
+        | ErrorCode::ImmutabilityLocked
+        | ErrorCode::ImmutabilityNotUnlocked
+        | ErrorCode::ImmutablePointNotExpired
+        | ErrorCode::ImmutableStopWithDelete
+        | ErrorCode::ImmutableRetentionReduction
+        | ErrorCode::ImmutablePolicySwapReduction => StatusCode::CONFLICT,
     }
 }
 
@@ -215,9 +259,12 @@ fn store_status(code: &str) -> StatusCode {
     match code {
         "POINT_NOT_FOUND" | "PATH_NOT_FOUND" => StatusCode::NOT_FOUND,
         "INVALID_ARGUMENT" | "POINT_AMBIGUOUS" => StatusCode::BAD_REQUEST,
-        "TARGET_EXISTS" | "VAULT_EXISTS" | "LEASE_LOST" | "GC_RUNNING" | "LAST_KEY" => {
-            StatusCode::CONFLICT
-        }
+        "TARGET_EXISTS"
+        | "VAULT_EXISTS"
+        | "LEASE_LOST"
+        | "GC_RUNNING"
+        | "LAST_KEY"
+        | "IMMUTABLE_POINT_HELD" => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -244,11 +291,15 @@ impl From<ServiceError> for ApiError {
                 let status = match code {
                     codes::INVALID_ARGUMENT => StatusCode::BAD_REQUEST,
                     codes::POINT_NOT_FOUND => StatusCode::NOT_FOUND,
-                    codes::VAULT_NOT_EMPTY => StatusCode::CONFLICT,
-                    codes::SHUTTING_DOWN => StatusCode::SERVICE_UNAVAILABLE,
-                    codes::VAULT_STORAGE | codes::POLICY_UNREADABLE | codes::INTERNAL => {
-                        StatusCode::INTERNAL_SERVER_ERROR
+                    codes::VAULT_NOT_EMPTY | codes::POINT_SOFT_DELETED => StatusCode::CONFLICT,
+                    codes::SHUTTING_DOWN | codes::KEY_UNAVAILABLE => {
+                        StatusCode::SERVICE_UNAVAILABLE
                     }
+                    codes::KEY_MISMATCH => StatusCode::CONFLICT,
+                    codes::VAULT_STORAGE
+                    | codes::KEY_FILE_DAMAGED
+                    | codes::POLICY_UNREADABLE
+                    | codes::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let target = (!target.is_empty()).then_some(target);

@@ -25,6 +25,9 @@
 //!   (token name and role) rides in the request's extensions and a role
 //!   check per operation is where scoped roles will plug in. The first
 //!   start prints one administrator token to stderr, once.
+//! - **Audit** ([`audit`]): every mutating request is recorded in the
+//!   catalog's hash-chained audit log (an `attempt` row before the handler,
+//!   fail-closed, and a `result` row after) and in the structured log.
 //! - **Pagination** is keyset everywhere: the catalog's cursors for items,
 //!   points and jobs; a name cursor for vaults and policies, which the
 //!   catalog returns whole. `nextLink` repeats the request's filters.
@@ -34,7 +37,9 @@
 //!   (cluster-wide values) and this process's counters ([`metrics`]).
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -42,5 +47,6 @@ pub mod metrics;
 pub mod ops;
 pub mod server;
 pub mod state;
+pub mod tls;
 
 pub use server::{LogFormat, RunningServer, ServerArgs, ServerConfig, init_tracing, run, start};

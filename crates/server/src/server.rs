@@ -88,6 +88,55 @@ pub struct ServerArgs {
     #[arg(long, value_name = "MS", hide = true,
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub tick_ms: Option<u64>,
+    /// Key-encryption key of the vault secrets: `platform` (the server's
+    /// key file <data>/secrets/platform.kek), `file:<path>` (a key file
+    /// you control) or `command:<program>` (called as `<program> wrap` /
+    /// `<program> unwrap`). Vaults under another provider are re-wrapped
+    /// to this one at start (docs/security.md, "Keys").
+    #[arg(
+        long,
+        value_name = "PROVIDER",
+        env = "LIFEBOAT_KEK_PROVIDER",
+        default_value = "platform"
+    )]
+    pub kek_provider: lifeboat_service::KekProvider,
+    /// A provider that only unwraps: the old one while rotating to a new
+    /// --kek-provider. Repeatable.
+    #[arg(long, value_name = "PROVIDER")]
+    pub kek_previous: Vec<lifeboat_service::KekProvider>,
+    /// How long a `command:` key provider may run per call.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub kek_command_timeout: u64,
+    /// Retire <data>/secrets/platform.kek (kept as platform-<fingerprint>.kek)
+    /// and re-wrap every platform-wrapped vault under a new platform key.
+    #[arg(long)]
+    pub rotate_platform_kek: bool,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on an address other than loopback (tokens and data
+    /// cross the network in the clear).
+    #[arg(long)]
+    pub insecure_http: bool,
+}
+
+/// TLS certificate and key files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Key-encryption keys and TLS, for [`start_secure`].
+#[derive(Debug, Clone, Default)]
+pub struct SecurityConfig {
+    pub keys: lifeboat_service::KeyConfig,
+    /// Serve HTTPS with these; plain HTTP without.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Service timings that only tests change (`--job-lease-secs`,
@@ -159,6 +208,35 @@ impl ServerArgs {
             job_lease: self.job_lease_secs.map(Duration::from_secs),
             tick: self.tick_ms.map(Duration::from_millis),
         }
+    }
+
+    /// Keys and TLS as these arguments give them. Refuses plain HTTP on an
+    /// address other than loopback without --insecure-http.
+    pub fn security(&self) -> anyhow::Result<SecurityConfig> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
+        if tls.is_none() && !self.listen.ip().is_loopback() && !self.insecure_http {
+            anyhow::bail!(
+                "[INSECURE_LISTEN] refusing plain HTTP on {}, which is not a loopback address: \
+                 give --tls-cert and --tls-key, or --insecure-http to accept tokens and data \
+                 in the clear",
+                self.listen
+            );
+        }
+        Ok(SecurityConfig {
+            keys: lifeboat_service::KeyConfig {
+                current: self.kek_provider.clone(),
+                previous: self.kek_previous.clone(),
+                command_timeout: Duration::from_secs(self.kek_command_timeout),
+                rotate_platform: self.rotate_platform_kek,
+            },
+            tls,
+        })
     }
 
     /// The settings these arguments (and `LIFEBOAT_ADMIN_TOKEN`) give.
@@ -246,6 +324,20 @@ pub async fn start_tuned(
     cfg: ServerConfig,
     tuning: ServiceTuning,
 ) -> anyhow::Result<RunningServer> {
+    start_secure(cfg, tuning, SecurityConfig::default()).await
+}
+
+/// [`start_tuned`] with key-encryption key and TLS settings.
+pub async fn start_secure(
+    cfg: ServerConfig,
+    tuning: ServiceTuning,
+    security: SecurityConfig,
+) -> anyhow::Result<RunningServer> {
+    // Read the certificate first: a bad file stops the start before anything changes.
+    let tls = match &security.tls {
+        Some(t) => Some(crate::tls::server_config(&t.cert, &t.key)?),
+        None => None,
+    };
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create the data folder {}", cfg.data_dir.display()))?;
     let catalog = Catalog::connect(&cfg.catalog_url)
@@ -268,6 +360,8 @@ pub async fn start_tuned(
         }
         Bootstrap::Existing => None,
     };
+    // The audit key, before anything can be changed through the API.
+    let audit = crate::audit::Audit::open(&cfg.data_dir, &catalog).await?;
     let mut scfg = ServiceConfig::new(cfg.data_dir.clone());
     if let Some(n) = cfg.max_jobs {
         scfg.max_concurrent_jobs = n.max(1);
@@ -281,6 +375,7 @@ pub async fn start_tuned(
     if let Some(t) = tuning.tick {
         scfg.tick = t;
     }
+    scfg.keys = security.keys.clone();
     let service = Service::start(catalog.clone(), scfg, cfg.clock.clone())
         .await
         .map_err(|e| anyhow::anyhow!("[{}] cannot start the service: {e}", e.code()))?;
@@ -297,16 +392,38 @@ pub async fn start_tuned(
         http: Default::default(),
         touch: Default::default(),
         tokens: Default::default(),
+        audit,
     });
     let app = crate::api::app(state);
     let (stop, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
+    let serving = match tls {
+        None => tokio::spawn(async move {
+            // The peer address is what the audit log records as the source.
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
             .await
-    });
+        }),
+        Some(tls) => {
+            use axum::serve::ListenerExt;
+            // tap_io: lets the peer SocketAddr through as connect info.
+            let listener = crate::tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+            tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+            })
+        }
+    };
     tracing::info!(%addr, time_zone = %cfg.time_zone, catalog = ?catalog.dialect(), "lifeboat server listening");
     Ok(RunningServer {
         addr,
@@ -356,13 +473,19 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format, args.log_level.as_deref())?;
     let cfg = args.config()?;
     let tuning = args.tuning();
+    let security = args.security()?;
+    let scheme = if security.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("lifeboat-server")
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let server = start_tuned(cfg, tuning).await?;
+        let server = start_secure(cfg, tuning, security).await?;
         if let Some(token) = &server.new_admin_token {
             // Once, to stderr, never to the log.
             eprintln!();
@@ -372,7 +495,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
             eprintln!("======================================================================");
             eprintln!();
         }
-        eprintln!("lifeboat server listening on http://{}", server.addr);
+        eprintln!("lifeboat server listening on {scheme}://{}", server.addr);
         let waited = shutdown_signal().await;
         let stopped = server.shutdown().await;
         tracing::info!("lifeboat server stopped");

@@ -25,6 +25,8 @@ pub struct Inner {
     pub http: HttpCounters,
     pub touch: TouchThrottle,
     pub tokens: TokenCache,
+    /// The audit key (crate::audit).
+    pub audit: crate::audit::Audit,
 }
 
 impl AppState {

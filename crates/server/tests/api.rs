@@ -538,7 +538,16 @@ both!(items_lifecycle_and_refusals, |db| {
     assert_eq!(st, StatusCode::OK, "{it}");
     assert_eq!(it["protectionState"], "BackupsSuspended");
 
-    // Delete data: a job deletes the points and then the item.
+    // Delete data: a job deletes the points and then the item (soft
+    // delete off here; tests/soft_delete_api.rs covers it on).
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            "/api/v1/vaults/iv",
+            Some(json!({"softDeleteState": "Disabled"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     let (st, job) = s
         .post(&format!("{path}/stop"), json!({"mode": "delete-data"}))
         .await;

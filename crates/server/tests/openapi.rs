@@ -42,6 +42,30 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/jobs"),
     ("get", "/api/v1/jobs/{id}"),
     ("post", "/api/v1/jobs/{id}/cancel"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/audit/verify"),
+    // Soft delete and immutable vaults (docs/security.md).
+    ("patch", "/api/v1/vaults/{vault}"),
+    ("get", "/api/v1/vaults/{vault}/alerts"),
+    ("post", "/api/v1/vaults/{vault}/items/{item}/undelete"),
+    ("get", "/api/v1/deleted-vaults"),
+    ("get", "/api/v1/deleted-vaults/{vault}"),
+    ("post", "/api/v1/deleted-vaults/{vault}/undelete"),
+    // Identities, tokens and role assignments (docs/access.md).
+    ("post", "/api/v1/identities"),
+    ("get", "/api/v1/identities"),
+    ("get", "/api/v1/identities/{identity}"),
+    ("post", "/api/v1/identities/{identity}/disable"),
+    ("post", "/api/v1/identities/{identity}/enable"),
+    ("post", "/api/v1/identities/{identity}/tokens"),
+    ("get", "/api/v1/identities/{identity}/tokens"),
+    (
+        "post",
+        "/api/v1/identities/{identity}/tokens/{token}/revoke",
+    ),
+    ("post", "/api/v1/roleAssignments"),
+    ("get", "/api/v1/roleAssignments"),
+    ("delete", "/api/v1/roleAssignments/{id}"),
 ];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
@@ -64,6 +88,8 @@ fn concrete(path: &str) -> String {
         .replace("{policy}", "no-such-policy")
         .replace("{item}", "no-such-item")
         .replace("{point}", "no-such-point")
+        .replace("{identity}", "no-such-identity")
+        .replace("{token}", "no-such-token")
         .replace("{id}", "999999999")
 }
 

@@ -19,8 +19,19 @@ pub mod codes {
     pub const VAULT_NOT_EMPTY: &str = "VAULT_NOT_EMPTY";
     /// A stored policy document no longer validates (edited by hand).
     pub const POLICY_UNREADABLE: &str = "POLICY_UNREADABLE";
+    /// The recovery point was soft-deleted by a retention cut.
+    pub const POINT_SOFT_DELETED: &str = "POINT_SOFT_DELETED";
     /// The service is shutting down.
     pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
+    /// A vault's key-encryption key cannot be had: the customer key file
+    /// is missing or unreadable, the key command failed or timed out, or
+    /// no provider of the vault's kind is configured.
+    pub const KEY_UNAVAILABLE: &str = "KEY_UNAVAILABLE";
+    /// A key-encryption key is there but is not the one the vault's secret
+    /// is wrapped with (another key file, a wrong command answer).
+    pub const KEY_MISMATCH: &str = "KEY_MISMATCH";
+    /// A vault's wrapped key file is damaged or of an unknown version.
+    pub const KEY_FILE_DAMAGED: &str = "KEY_FILE_DAMAGED";
     /// A background task failed in a way that is a bug.
     pub const INTERNAL: &str = "INTERNAL";
 }

@@ -21,7 +21,10 @@
 //!   [`FileClock`] (`lifeboat server --clock-file PATH`).
 //! - [`VaultStorage`]: `create` / `open` / `remove` a vault's store in
 //!   `<data>/vaults/<vault id>/` with its key in
-//!   `<data>/secrets/vault-<vault id>.key` (blocking; `*_async` wrappers).
+//!   `<data>/secrets/vault-<vault id>.key`, wrapped by a key-encryption key
+//!   ([`kek`]: platform, customer key file or external command; configured
+//!   by [`ServiceConfig::keys`], re-wrapped at start) (blocking; `*_async`
+//!   wrappers).
 //! - [`ops`]: one async fn per API action, each taking `&Catalog` and
 //!   `&dyn Clock` (and the item or vault row the API already looked up),
 //!   returning [`ServiceError`] with a stable [`ServiceError::code`]:
@@ -31,6 +34,9 @@
 //!   [`ops::resume_protection`], [`ops::enqueue_backup_now`],
 //!   [`ops::enqueue_restore`], [`ops::enqueue_delete_data`],
 //!   [`ops::enqueue_sweep`], [`ops::cancel_job`], [`ops::delete_vault`].
+//! - [`protect`]: soft delete and immutable vaults (settings, undelete of
+//!   items and vaults, the store's immutability holds, alerts); the guards
+//!   themselves run inside the `ops` above.
 //! - Job rows as the runner writes them (the API shows them as they are):
 //!   `progress` = `{bytesDone, bytesTotal, filesDone, filesTotal, percent,
 //!   etaSeconds}`; `tasks` = `[{taskId, status, startTime, endTime}]`
@@ -77,9 +83,11 @@
 pub mod clock;
 pub mod error;
 mod executors;
+pub mod kek;
 pub mod ops;
 pub mod params;
 pub mod plan;
+pub mod protect;
 mod report;
 mod retention;
 mod runner;
@@ -88,6 +96,7 @@ pub mod storage;
 
 pub use clock::{Clock, FileClock, ManualClock, SystemClock};
 pub use error::{Result, ServiceError};
+pub use kek::{KekProvider, KeyConfig};
 pub use params::{BackupParams, RestoreParams, RestoreRequest};
 pub use runner::{Service, ServiceConfig, ServiceHandle, ServiceStats};
 pub use storage::VaultStorage;

@@ -70,7 +70,7 @@ pub(crate) fn state_of(item: &Item) -> Result<ProtectionState> {
     })
 }
 
-fn state_str(s: ProtectionState) -> String {
+pub(crate) fn state_str(s: ProtectionState) -> String {
     match serde_json::to_value(s) {
         Ok(Value::String(s)) => s,
         _ => format!("{s:?}"),
@@ -120,8 +120,13 @@ pub struct RetagSummary {
     pub extended: u64,
     pub shortened: u64,
     /// Marked for cleanup: their expiry in force has passed; the expiry
-    /// sweep queued for the vault deletes them.
+    /// sweep queued for the vault deletes them (unless soft-deleted).
     pub expired: u64,
+    /// Of the expired, soft-deleted instead (a retention cut with soft
+    /// delete on): purged after the soft-delete period.
+    pub soft_deleted: u64,
+    /// Soft-deleted points brought back (retention raised again).
+    pub restored: u64,
 }
 
 impl RetagSummary {
@@ -131,6 +136,8 @@ impl RetagSummary {
         self.extended += o.extended;
         self.shortened += o.shortened;
         self.expired += o.expired;
+        self.soft_deleted += o.soft_deleted;
+        self.restored += o.restored;
     }
 }
 
@@ -198,6 +205,20 @@ pub async fn apply_points_effect(
             )));
         }
     };
+    // Soft delete of points: a retention cut (policy edit or swap) that
+    // expires a point that was still kept soft-deletes it instead of
+    // leaving it to the sweep; raising retention (or resuming) within the
+    // soft-delete period brings it back.
+    let (may_soft_delete, may_restore) = crate::protect::effect_moves_points(effect);
+    let soft = if may_soft_delete || may_restore {
+        Some(
+            crate::protect::security_of_id(catalog, item.vault_id)
+                .await?
+                .soft_delete_settings,
+        )
+    } else {
+        None
+    };
     let mut summary = RetagSummary::default();
     for (row, out) in rows.iter().zip(&outcomes) {
         summary.points += 1;
@@ -212,8 +233,23 @@ pub async fn apply_points_effect(
                 .set_point_retention(row.id, &to_columns(&out.retention))
                 .await?;
         }
+        if let Some(sd) = &soft {
+            let expired = out.retention.is_expired(now);
+            if row.deleted_at.is_some() {
+                if may_restore && !expired {
+                    catalog.set_point_deleted(row.id, None).await?;
+                    summary.restored += 1;
+                }
+            } else if may_soft_delete && expired && sd.is_on() && row.expiry.is_none_or(|e| e > now)
+            {
+                catalog
+                    .set_point_deleted(row.id, Some((now, sd.purge_time(now))))
+                    .await?;
+                summary.soft_deleted += 1;
+            }
+        }
     }
-    if summary.expired > 0 {
+    if summary.expired > summary.soft_deleted {
         enqueue_sweep(catalog, clock, item.vault_id).await?;
     }
     Ok(summary)
@@ -258,6 +294,15 @@ pub async fn change_item_policy(
     let old = item_policy(catalog, item).await?;
     let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
     let new = resolve_policy(&new_row.document)?;
+    if let Some(old) = &old {
+        let sec = crate::protect::security_of_id(catalog, item.vault_id).await?;
+        lifeboat_model::guard::check_policy_swap(
+            sec.immutability_settings.state,
+            &item.name,
+            old,
+            &new,
+        )?;
+    }
     let item = catalog
         .update_item(
             item.id,
@@ -357,6 +402,26 @@ pub async fn resume_protection(
     let t = state.apply(ItemAction::Resume)?;
     let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
     let new = resolve_policy(&new_row.document)?;
+    let sec = crate::protect::security_of_id(catalog, item.vault_id).await?;
+    if sec.immutability_settings.state.is_on() {
+        // Resuming re-evaluates every point under the policy: none may end
+        // earlier than its rules said.
+        let rows = catalog.item_points(item.id).await?;
+        let points: Vec<_> = rows.iter().map(|p| tagged(p, Some(&new))).collect();
+        let outs = retention::reapply(&points, &new, HoldScope::None, clock.now());
+        let changes: Vec<_> = rows
+            .iter()
+            .zip(&outs)
+            .filter(|(r, _)| r.deleted_at.is_none())
+            .map(|(r, o)| (crate::protect::rule_expiry(r), o.retention.expiry_time))
+            .collect();
+        lifeboat_model::guard::check_points_kept(
+            sec.immutability_settings.state,
+            &item.name,
+            &changes,
+            clock.now(),
+        )?;
+    }
     let to = t.to.unwrap_or(ProtectionState::Protected);
     let item = catalog
         .update_item(
@@ -376,7 +441,7 @@ pub async fn resume_protection(
 
 // ------------------------------------------------------------------ jobs
 
-async fn enqueue(
+pub(crate) async fn enqueue(
     catalog: &Catalog,
     vault_id: VaultId,
     item_id: Option<lifeboat_catalog::ItemId>,
@@ -524,6 +589,16 @@ pub async fn enqueue_restore(
 ) -> Result<Job> {
     state_of(item)?.check_restore()?;
     match catalog.find_point(item.vault_id, &req.point).await? {
+        Some(p) if p.item_id == item.id && p.deleted_at.is_some() => {
+            return Err(ServiceError::refused(
+                codes::POINT_SOFT_DELETED,
+                "point",
+                format!(
+                    "recovery point {:?} of '{}' was soft-deleted by a retention cut; raise the                      policy's retention to bring it back before its purge time",
+                    req.point, item.name
+                ),
+            ));
+        }
         Some(p) if p.item_id == item.id => {}
         _ => {
             return Err(ServiceError::refused(
@@ -551,12 +626,25 @@ pub async fn enqueue_restore(
 
 /// Stops protection with delete-data: the item takes no more backups and a
 /// `DeleteBackupData` job deletes its points, then the item.
+///
+/// Guarded: in an immutable vault only once every point has expired
+/// (`IMMUTABLE_STOP_WITH_DELETE`); with soft delete on, the item is
+/// soft-deleted instead ([`crate::protect::soft_delete_item`]) and the job
+/// only ends its other jobs.
 pub async fn enqueue_delete_data(catalog: &Catalog, clock: &dyn Clock, item: &Item) -> Result<Job> {
     let state = state_of(item)?;
     state.apply(ItemAction::StopProtection {
         mode: StopMode::DeleteData,
         soft_delete: false,
     })?;
+    crate::protect::check_stop_with_delete(catalog, clock, item).await?;
+    let sec = crate::protect::security_of_id(catalog, item.vault_id).await?;
+    if sec.soft_delete_settings.is_on() {
+        let (_, job) =
+            crate::protect::soft_delete_item(catalog, clock, item, &sec.soft_delete_settings)
+                .await?;
+        return Ok(job);
+    }
     catalog
         .update_item(
             item.id,
@@ -625,8 +713,10 @@ pub async fn cancel_job(catalog: &Catalog, clock: &dyn Clock, id: JobId) -> Resu
 // ---------------------------------------------------------------- vaults
 
 /// Deletes a vault: refused with `VAULT_NOT_EMPTY` while it has protected
-/// items or recovery points; its queued sweeps are cancelled, then the row,
-/// then the store and its key.
+/// items or recovery points that are not soft-deleted; a vault that holds
+/// only soft-deleted items is soft-deleted itself (listed by
+/// `GET /deleted-vaults`, purged with its last item). An empty vault: its
+/// queued sweeps are cancelled, then the row, then the store and its key.
 pub async fn delete_vault(
     catalog: &Catalog,
     clock: &dyn Clock,
@@ -634,6 +724,12 @@ pub async fn delete_vault(
     vault: &Vault,
 ) -> Result<()> {
     let usage = catalog.vault_usage(vault.id).await?;
+    let (live_items, live_points) = catalog.live_usage(vault.id).await?;
+    if usage.items > 0 && live_items == 0 && live_points == 0 {
+        // Only soft-deleted items: the vault is soft-deleted with them.
+        crate::protect::soft_delete_vault(catalog, clock, vault).await?;
+        return Ok(());
+    }
     if usage.items > 0 || usage.points > 0 {
         return Err(ServiceError::refused(
             codes::VAULT_NOT_EMPTY,

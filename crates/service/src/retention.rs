@@ -162,6 +162,8 @@ mod tests {
                     .with_timezone(&Utc),
             ),
             hold: Some("retain-data".into()),
+            deleted_at: None,
+            purge_at: None,
         }
     }
 

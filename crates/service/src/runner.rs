@@ -37,6 +37,8 @@ pub struct ServiceConfig {
     pub lease: Duration,
     /// How often (real time) the loops look at the clock and the queue.
     pub tick: Duration,
+    /// Key-encryption keys of the vault secrets (default: platform).
+    pub keys: crate::kek::KeyConfig,
 }
 
 impl ServiceConfig {
@@ -51,6 +53,7 @@ impl ServiceConfig {
                 .unwrap_or(2),
             lease: Duration::from_secs(60),
             tick: Duration::from_secs(1),
+            keys: crate::kek::KeyConfig::default(),
         }
     }
 
@@ -157,7 +160,18 @@ impl Service {
         cfg: ServiceConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<ServiceHandle> {
-        let storage = VaultStorage::new(cfg.data_dir.clone());
+        let storage = VaultStorage::with_keys(cfg.data_dir.clone(), cfg.keys.clone());
+        // The platform key on first start; vault secrets not under the
+        // current provider (old plain files, a rotation) re-wrapped.
+        let s2 = storage.clone();
+        let (rewrapped, unavailable) =
+            tokio::task::spawn_blocking(move || s2.rewrap_all()).await??;
+        if rewrapped > 0 {
+            tracing::info!(rewrapped, provider = %cfg.keys.current, "vault secrets re-wrapped");
+        }
+        for (vault, e) in &unavailable {
+            tracing::warn!(vault = %vault, code = e.code(), "vault key not re-wrapped: {e}");
+        }
         let shared = Arc::new(Shared {
             catalog,
             clock,

@@ -226,12 +226,37 @@ async fn plan_item(
     })
 }
 
-/// The hourly expiry sweep of every vault with storage, keyed by the UTC
-/// hour so that several servers queue one.
+/// The hourly expiry sweep of every vault with storage (soft-deleted
+/// vaults too: their items are purged by it), keyed by the UTC hour so that
+/// several servers queue one.
 async fn enqueue_sweeps(shared: &Shared, hour: &str, now: DateTime<Utc>) -> Result<()> {
-    for v in shared.catalog.list_vaults().await? {
+    for v in shared.catalog.list_all_vaults().await? {
         if !shared.storage.exists(v.id) {
             continue;
+        }
+        // A soft-deleted vault past its purge time whose items have all
+        // been purged goes for good (refused, and tried again next hour,
+        // while anything is left or a job still runs).
+        if v.deleted_at.is_some() && v.purge_at.is_some_and(|p| p <= now) {
+            let usage = shared.catalog.vault_usage(v.id).await?;
+            if usage.items == 0 && usage.points == 0 {
+                match crate::ops::delete_vault(
+                    &shared.catalog,
+                    shared.clock.as_ref(),
+                    &shared.storage,
+                    &v,
+                )
+                .await
+                {
+                    Ok(()) => {
+                        tracing::info!(vault = %v.name, "soft-deleted vault purged");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::info!(vault = %v.name, error = %e, "soft-deleted vault not purged yet")
+                    }
+                }
+            }
         }
         shared
             .catalog

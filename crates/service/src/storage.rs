@@ -1,5 +1,6 @@
 //! Vault storage on disk: one store per catalog vault in
-//! `<data>/vaults/<vault id>/`, its passphrase a random 256-bit secret in
+//! `<data>/vaults/<vault id>/`, its passphrase a random 256-bit secret
+//! wrapped by a key-encryption key ([`crate::kek`]) in
 //! `<data>/secrets/vault-<vault id>.key` (mode 0600, folder 0700), and the
 //! stores' local index caches in `<data>/cache/`.
 //!
@@ -10,8 +11,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +21,7 @@ use lifeboat_store::config::VaultConfig;
 use lifeboat_store::keyfile::KdfParams;
 
 use crate::error::{Result, ServiceError, codes};
+use crate::kek::{KeyConfig, KeyRing, sync_dir, write_new, write_replace};
 
 /// The vault stores under one data folder. Cheap to clone.
 #[derive(Clone)]
@@ -31,6 +31,7 @@ pub struct VaultStorage {
 
 struct Inner {
     data_dir: PathBuf,
+    keys: KeyRing,
     open: Mutex<HashMap<VaultId, Arc<Vault>>>,
 }
 
@@ -43,14 +44,96 @@ impl std::fmt::Debug for VaultStorage {
 }
 
 impl VaultStorage {
-    /// Storage under `data_dir` (created on first use).
+    /// Storage under `data_dir` (created on first use), vault secrets
+    /// wrapped by the platform key.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self::with_keys(data_dir, KeyConfig::default())
+    }
+
+    /// Storage under `data_dir` with these key-encryption key settings.
+    pub fn with_keys(data_dir: impl Into<PathBuf>, keys: KeyConfig) -> Self {
+        let data_dir = data_dir.into();
         VaultStorage {
             inner: Arc::new(Inner {
-                data_dir: data_dir.into(),
+                keys: KeyRing::new(data_dir.join("secrets"), keys),
+                data_dir,
                 open: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// The key-encryption keys.
+    pub fn keys(&self) -> &KeyRing {
+        &self.inner.keys
+    }
+
+    /// Creates the platform key if missing (rotating it when asked), then
+    /// re-wraps every vault secret that is not under the current provider
+    /// (old plain files included). Each file is replaced atomically, so a
+    /// crash leaves every vault openable with the old or the new KEK. A
+    /// vault whose old key is unavailable is left as it is (its jobs fail
+    /// with the key's code until the key comes back). Returns how many
+    /// files were re-wrapped and the vaults that could not be.
+    pub fn rewrap_all(&self) -> Result<(usize, Vec<(String, ServiceError)>)> {
+        let keys = &self.inner.keys;
+        keys.prepare()?;
+        let dir = self.inner.data_dir.join("secrets");
+        let mut done = 0;
+        let mut failed = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, failed)),
+            Err(e) => return Err(ServiceError::io(dir.display().to_string(), e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".vault-") && name.contains(".tmp-") {
+                // A temporary file of an interrupted write.
+                let _ = fs::remove_file(entry.path());
+                continue;
+            }
+            let Some(id) = name
+                .strip_prefix("vault-")
+                .and_then(|n| n.strip_suffix(".key"))
+            else {
+                continue;
+            };
+            let path = entry.path();
+            let file =
+                fs::read(&path).map_err(|e| ServiceError::io(path.display().to_string(), e))?;
+            if keys.is_current(&file) {
+                continue;
+            }
+            let r = keys
+                .unwrap(id, &file)
+                .and_then(|secret| keys.wrap(id, &secret))
+                .and_then(|wrapped| write_replace(&path, &wrapped));
+            match r {
+                Ok(()) => done += 1,
+                Err(e) => {
+                    tracing::warn!(vault = %id, code = e.code(), "cannot re-wrap the vault's key: {e}");
+                    failed.push((id.to_owned(), e));
+                }
+            }
+        }
+        Ok((done, failed))
+    }
+
+    /// Reads and unwraps a vault's secret.
+    fn secret(&self, id: VaultId) -> Result<Vec<u8>> {
+        let key = self.key_path(id);
+        let file = fs::read(&key).map_err(|e| {
+            ServiceError::refused(
+                codes::VAULT_STORAGE,
+                key.display().to_string(),
+                format!(
+                    "cannot read the key of vault {id} at {}: {e}",
+                    key.display()
+                ),
+            )
+        })?;
+        self.inner.keys.unwrap(&id.to_string(), &file)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -102,7 +185,11 @@ impl VaultStorage {
             ServiceError::Internal(format!("the operating system's random source failed: {e}"))
         })?;
         let passphrase = hex::encode(secret);
-        write_secret(&key, passphrase.as_bytes())?;
+        let wrapped = self
+            .inner
+            .keys
+            .wrap(&id.to_string(), passphrase.as_bytes())?;
+        write_new(&key, &wrapped)?;
         fs::create_dir_all(&dir).map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
         let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&dir));
         let vault = Vault::init(
@@ -116,27 +203,18 @@ impl VaultStorage {
         Ok(())
     }
 
-    /// Opens a vault's store (once per process; later calls share it).
+    /// Opens a vault's store (the KDF once per process; later calls share
+    /// it). Every call unwraps the vault's secret again, so a vault whose
+    /// key-encryption key went away stops opening at once
+    /// (`KEY_UNAVAILABLE`, `KEY_MISMATCH`), and opens again when it is back.
     pub fn open(&self, id: VaultId) -> Result<Arc<Vault>> {
+        let passphrase = self.secret(id)?;
         if let Some(v) = self.lock().get(&id) {
             return Ok(v.clone());
         }
         let dir = self.vault_dir(id);
-        let key = self.key_path(id);
-        let passphrase = fs::read(&key).map_err(|e| {
-            ServiceError::refused(
-                codes::VAULT_STORAGE,
-                key.display().to_string(),
-                format!(
-                    "cannot read the key of vault {id} at {}: {e}",
-                    key.display()
-                ),
-            )
-        })?;
         let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&dir));
-        let vault = Arc::new(
-            Vault::open(backend, trim_newline(&passphrase))?.with_cache_root(self.cache_root()),
-        );
+        let vault = Arc::new(Vault::open(backend, &passphrase)?.with_cache_root(self.cache_root()));
         Ok(self.lock().entry(id).or_insert(vault).clone())
     }
 
@@ -202,61 +280,10 @@ impl VaultStorage {
     }
 }
 
-fn trim_newline(b: &[u8]) -> &[u8] {
-    let mut end = b.len();
-    while end > 0 && (b[end - 1] == b'\n' || b[end - 1] == b'\r') {
-        end -= 1;
-    }
-    &b[..end]
-}
-
-/// Writes a secret atomically: a 0600 temporary file in a 0700 folder,
-/// fsync, rename over, fsync the folder. Refuses to replace an existing key.
-fn write_secret(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| ServiceError::Internal(format!("{} has no folder", path.display())))?;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
-    // An existing folder keeps its mode from DirBuilder: tighten it.
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        // Hard link instead of rename: fails if the key appeared meanwhile.
-        fs::hard_link(&tmp, path)?;
-        fs::remove_file(&tmp)?;
-        Ok(())
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(ServiceError::io(path.display().to_string(), e));
-    }
-    sync_dir(dir);
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn create_open_remove() {
@@ -279,7 +306,14 @@ mod tests {
             .mode()
             & 0o777;
         assert_eq!(dmode, 0o700);
-        assert_eq!(fs::read(&key).unwrap().len(), 64);
+        // Wrapped by the platform key, not the passphrase in the clear.
+        assert!(fs::read(&key).unwrap().starts_with(b"LBVK"));
+        let kmode = fs::metadata(s.keys().platform_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(kmode, 0o600);
         let e = s.create(id).unwrap_err();
         assert_eq!(e.code(), codes::VAULT_STORAGE);
         // A fresh handle opens through the key file.

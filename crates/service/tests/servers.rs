@@ -361,6 +361,20 @@ both!(
     "2026-06-01T00:00:00Z",
     |env| {
         let v = env.vault("v").await;
+        // Soft delete off: delete-data deletes at once (tests/soft_delete.rs
+        // covers it on, the default).
+        lifeboat_service::protect::update_security(
+            &env.catalog,
+            env.clock.as_ref(),
+            &env.storage(),
+            &v,
+            &lifeboat_service::protect::SecurityUpdate {
+                soft_delete_state: Some(lifeboat_model::vault::SoftDeleteState::Disabled),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
         let src = env.data().join("s");
         make_tree(&src, 1);

@@ -36,6 +36,8 @@ pub enum Error {
     GcRunning { host: String, since_ms: u64 },
     #[error("refusing to remove the last passphrase slot: the vault could never be opened again")]
     LastKey,
+    #[error("the vault is immutable (locked): recovery point {point} is held until {until}")]
+    PointHeld { point: String, until: String },
     #[error("restore target {0} already has {1}; pass --overwrite or --skip-existing")]
     TargetExists(PathBuf, String),
     #[error("unsafe path {0:?} in manifest: refusing to write outside the target")]
@@ -67,9 +69,10 @@ impl Error {
             Error::Corrupt { .. } => "DATA_CORRUPT",
             Error::ChunkMissing(_) => "CHUNK_MISSING",
             Error::LeaseLost => "LEASE_LOST",
-            Error::LastKey => "LAST_KEY",
-            Error::TargetExists(..) => "TARGET_EXISTS",
             Error::GcRunning { .. } => "GC_RUNNING",
+            Error::LastKey => "LAST_KEY",
+            Error::PointHeld { .. } => "IMMUTABLE_POINT_HELD",
+            Error::TargetExists(..) => "TARGET_EXISTS",
             Error::UnsafePath(_) => "UNSAFE_PATH",
             Error::StorageFull(_) => "STORAGE_FULL",
             Error::Io { .. } => "IO_ERROR",
@@ -94,12 +97,15 @@ impl Error {
                 "run `lifeboat store verify --read-data` to see what is affected; other points still restore"
             }
             Error::LeaseLost => "the process was paused too long; run the backup again",
-            Error::LastKey => "add another passphrase first with `lifeboat store key add`",
-            Error::TargetExists(..) => "or restore into an empty folder",
-            Error::UnsafePath(_) => "the manifest is damaged or malicious; run `verify`",
             Error::GcRunning { .. } => {
                 "wait for it to finish; a crashed gc's lease lapses after 10 minutes"
             }
+            Error::LastKey => "add another passphrase first with `lifeboat store key add`",
+            Error::PointHeld { .. } => {
+                "a locked immutable vault keeps every point until its hold expires; wait for it"
+            }
+            Error::TargetExists(..) => "or restore into an empty folder",
+            Error::UnsafePath(_) => "the manifest is damaged or malicious; run `verify`",
             Error::StorageFull(_) => {
                 "free space at the vault; nothing was committed and the vault is consistent"
             }

@@ -67,6 +67,8 @@ pub const AAD_INDEX: &[u8] = b"lifeboat index v1";
 pub const AAD_POINT: &[u8] = b"lifeboat point v1";
 pub const AAD_GC: &[u8] = b"lifeboat gc v1";
 pub const AAD_KEY: &[u8] = b"lifeboat key v1";
+pub const AAD_HOLD: &[u8] = b"lifeboat hold v1";
+pub const AAD_LOCK: &[u8] = b"lifeboat immutability v1";
 
 pub const CONTEXT_DATA_KEY: &str = "lifeboat 2026 vault data key v1";
 pub const CONTEXT_ID_KEY: &str = "lifeboat 2026 vault chunk id key v1";
@@ -123,6 +125,8 @@ mod tests {
             "\"lifeboat point v1\"",
             "\"lifeboat gc v1\"",
             "\"lifeboat key v1\"",
+            "\"lifeboat hold v1\"",
+            "\"lifeboat immutability v1\"",
             CONTEXT_DATA_KEY,
             CONTEXT_ID_KEY,
             CONTEXT_CHUNKER_SEED,

@@ -63,6 +63,16 @@ pub fn plan_forget(vault: &Vault, policy: &KeepPolicy) -> Result<Vec<ForgetItem>
         } in decide(&items, policy)
         {
             let p = by_id[&item];
+            let (mut keep, mut reasons) = (keep, reasons);
+            // A locked immutable vault keeps a held point whatever the
+            // policy says (docs/format.md §12).
+            if !keep
+                && let Err(Error::PointHeld { .. }) =
+                    crate::immutable::check_delete_at(vault, &item, chrono::Utc::now())
+            {
+                keep = true;
+                reasons.push("immutable hold");
+            }
             out.push(ForgetItem {
                 id: item,
                 time,
@@ -80,7 +90,8 @@ pub fn plan_forget(vault: &Vault, policy: &KeepPolicy) -> Result<Vec<ForgetItem>
 pub fn execute_forget(vault: &Vault, plan: &[ForgetItem]) -> Result<usize> {
     let mut n = 0;
     for item in plan.iter().filter(|i| !i.keep) {
-        vault.backend().delete(&point_name(&item.id))?;
+        // Refused (IMMUTABLE_POINT_HELD) if a locked vault still holds it.
+        crate::immutable::forget_point(vault, &item.id)?;
         n += 1;
     }
     Ok(n)

@@ -34,6 +34,7 @@ pub mod error;
 pub mod format;
 pub mod gc;
 pub mod id;
+pub mod immutable;
 pub mod index;
 pub mod keyfile;
 pub mod lease;

@@ -59,9 +59,54 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
     format!("?{}", parts.join("&"))
 }
 
+/// The private CA of `LIFEBOAT_CA_FILE`, when set.
+#[allow(dead_code)] // for commands without `--ca-file` of their own
+pub fn ca_file_from_env() -> Option<std::path::PathBuf> {
+    std::env::var_os("LIFEBOAT_CA_FILE")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
+/// The certificates of a PEM file, to trust on top of the system's roots.
+fn load_ca(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| CliError::Usage(format!("--ca-file: cannot read {}: {e}", path.display())))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        CliError::Usage(format!(
+            "--ca-file: {} is not a PEM certificate file: {}",
+            path.display(),
+            innermost(&e)
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(CliError::Usage(format!(
+            "--ca-file: no certificate in {}",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
 impl Client {
+    /// A client that trusts the system's roots and `LIFEBOAT_CA_FILE`.
+    #[allow(dead_code)] // for commands without `--ca-file` of their own
     pub fn new(base: String, token: Option<String>) -> Result<Client> {
-        let http = Http::builder()
+        Self::with_ca(base, token, ca_file_from_env().as_deref())
+    }
+
+    /// A client that also trusts the CA certificates in `ca_file` (PEM).
+    pub fn with_ca(
+        base: String,
+        token: Option<String>,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Client> {
+        let mut builder = Http::builder();
+        if let Some(path) = ca_file {
+            for cert in load_ca(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("lifeboat-cli/", env!("CARGO_PKG_VERSION")))
@@ -88,6 +133,11 @@ impl Client {
     pub fn put(&self, path: &str, body: &Value) -> Result<Value> {
         let url = self.url(path);
         self.send(self.http.put(&url).json(body), &url)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Result<Value> {
+        let url = self.url(path);
+        self.send(self.http.patch(&url).json(body), &url)
     }
 
     pub fn delete(&self, path: &str) -> Result<Value> {
@@ -182,7 +232,12 @@ impl Client {
 
     fn transport_error(&self, url: &str, e: reqwest::Error) -> CliError {
         let detail = innermost(&e);
-        if e.is_connect() || e.is_timeout() {
+        if is_certificate_error(&e) {
+            CliError::TlsUntrusted {
+                url: self.base.clone(),
+                detail,
+            }
+        } else if e.is_connect() || e.is_timeout() {
             CliError::Unreachable {
                 url: self.base.clone(),
                 detail,
@@ -313,6 +368,20 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// The most specific message in an error's source chain ("Connection
 /// refused (os error 111)" rather than "error sending request").
+/// Whether a transport error is the server's certificate not being
+/// trusted (unknown issuer, wrong name, expired, not a certificate).
+fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if s.contains("invalid peer certificate") || s.contains("UnknownIssuer") {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
+}
+
 fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: &(dyn std::error::Error + 'static) = e;
     while let Some(next) = cur.source() {

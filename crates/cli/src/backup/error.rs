@@ -25,6 +25,8 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 8;
     /// `--timeout` ran out while the job was still running.
     pub const TIMEOUT: u8 = 9;
+    /// The server's TLS certificate is not trusted (`--ca-file`).
+    pub const TLS_UNTRUSTED: u8 = 10;
 }
 
 /// An error of the `backup` commands. Every variant has a stable code
@@ -45,6 +47,12 @@ pub enum CliError {
          (set the address with --server or LIFEBOAT_SERVER)"
     )]
     Unreachable { url: String, detail: String },
+    /// The server's TLS certificate did not verify.
+    #[error(
+        "the TLS certificate of {url} is not trusted: {detail}. If the server uses a private CA, \
+         give its certificate with --ca-file or LIFEBOAT_CA_FILE"
+    )]
+    TlsUntrusted { url: String, detail: String },
     /// The server answered something that is not the API's shape.
     #[error("unexpected answer from {url}: {detail}")]
     Protocol { url: String, detail: String },
@@ -83,6 +91,7 @@ impl CliError {
         match self {
             CliError::Api { code, .. } | CliError::JobEnded { code, .. } => code,
             CliError::Unreachable { .. } => "SERVER_UNREACHABLE",
+            CliError::TlsUntrusted { .. } => "TLS_UNTRUSTED",
             CliError::Protocol { .. } => "BAD_RESPONSE",
             CliError::Usage(_) => "INVALID_ARGUMENT",
             CliError::Config(_) => "CONFIG_ERROR",
@@ -104,6 +113,7 @@ impl CliError {
             CliError::Api { status, code, .. } => api_exit_code(*status, code),
             CliError::JobEnded { code, .. } => job_exit_code(code),
             CliError::Unreachable { .. } => exit::UNREACHABLE,
+            CliError::TlsUntrusted { .. } => exit::TLS_UNTRUSTED,
             CliError::Protocol { .. } | CliError::Config(_) => exit::FAILED,
             CliError::Usage(_) | CliError::NotConfirmed(_) => exit::USAGE,
             CliError::WaitTimeout { .. } => exit::TIMEOUT,

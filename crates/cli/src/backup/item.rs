@@ -19,6 +19,8 @@ pub const VIEW: TableView = &[
     ("LastBackupStatus", "lastBackupStatus"),
     ("LastBackupTime", "lastBackupTime"),
     ("NextRunTime", "nextRunTime"),
+    ("DeletedTime", "deletedTime"),
+    ("PurgeTime", "purgeTime"),
 ];
 
 #[derive(Args)]

@@ -14,8 +14,11 @@
 //! `http://127.0.0.1:8460`; the token from `LIFEBOAT_TOKEN`, else the one
 //! `lifeboat login` stored for that server ([`config`]).
 
+pub mod access;
+pub mod audit;
 pub mod client;
 pub mod config;
+mod deleted_vault;
 pub mod error;
 mod item;
 mod job;
@@ -68,12 +71,17 @@ pub struct GlobalOpts {
     /// Only show errors on stderr: no warnings, no progress.
     #[arg(long, global = true)]
     pub only_show_errors: bool,
+    /// Also trust the CA certificates in this PEM file (a private CA of an HTTPS server).
+    #[arg(long, global = true, env = "LIFEBOAT_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum BackupCmd {
-    /// Vaults: create, list, show, delete.
+    /// Vaults: create, list, show, update, delete.
     Vault(vault::VaultArgs),
+    /// Soft-deleted vaults: list, show, undelete.
+    DeletedVault(deleted_vault::DeletedVaultArgs),
     /// Backup policies of a vault: list, show, create, set, delete.
     Policy(policy::PolicyArgs),
     /// Protect data sources: enable, backup-now, disable, resume.
@@ -92,6 +100,7 @@ enum BackupCmd {
 pub fn run(args: BackupArgs) -> u8 {
     let result = Ctx::new(&args.global).and_then(|ctx| match args.cmd {
         BackupCmd::Vault(a) => vault::run(&ctx, a),
+        BackupCmd::DeletedVault(a) => deleted_vault::run(&ctx, a),
         BackupCmd::Policy(a) => policy::run(&ctx, a),
         BackupCmd::Protection(a) => protection::run(&ctx, a),
         BackupCmd::Item(a) => item::run(&ctx, a),
@@ -143,7 +152,7 @@ impl Ctx {
             .or_else(|| cfg.token_for(&server).map(str::to_owned));
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Ok(Ctx {
-            client: Client::new(server, token)?,
+            client: Client::with_ca(server, token, g.ca_file.as_deref())?,
             style: Style {
                 format: g.output,
                 query: g.query.clone(),

@@ -103,6 +103,19 @@ lets points expire by the policy but always keeps the latest (BackupsSuspended);
         #[arg(long)]
         wait: bool,
     },
+    /// Undelete a soft-deleted item: it comes back with protection stopped
+    /// and every recovery point kept; then resume it with a policy.
+    #[command(after_help = "Examples:
+  lifeboat backup protection undelete --vault prod --item data
+  lifeboat backup protection resume --vault prod --item data --policy DefaultPolicy")]
+    Undelete {
+        /// The vault.
+        #[arg(long, short = 'v')]
+        vault: String,
+        /// The soft-deleted item.
+        #[arg(long, short = 'i', visible_alias = "name")]
+        item: String,
+    },
     /// Resume protection of a stopped item with a policy.
     #[command(after_help = "Examples:
   lifeboat backup protection resume --vault prod --item data --policy DefaultPolicy")]
@@ -201,6 +214,14 @@ pub fn run(ctx: &Ctx, a: ProtectionArgs) -> Result<u8> {
             if wait {
                 ctx.warn("--wait has no effect: no job was started");
             }
+            ctx.show(&answer, Some(ITEM_VIEW))?;
+            Ok(exit::OK)
+        }
+        ProtectionCmd::Undelete { vault, item } => {
+            let answer = ctx.client.post(
+                &format!("{}/undelete", item_path(&vault, &item)),
+                &json!({}),
+            )?;
             ctx.show(&answer, Some(ITEM_VIEW))?;
             Ok(exit::OK)
         }

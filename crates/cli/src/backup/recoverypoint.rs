@@ -39,6 +39,10 @@ enum PointCmd {
         /// The protected item.
         #[arg(long, short = 'i')]
         item: String,
+        /// Also list points soft-deleted by a retention cut (with their
+        /// delete and purge times).
+        #[arg(long)]
+        include_deleted: bool,
         #[command(flatten)]
         top: TopArg,
     },
@@ -61,10 +65,20 @@ enum PointCmd {
 
 pub fn run(ctx: &Ctx, a: RecoveryPointArgs) -> Result<u8> {
     match a.cmd {
-        PointCmd::List { vault, item, top } => {
+        PointCmd::List {
+            vault,
+            item,
+            include_deleted,
+            top,
+        } => {
+            let filters: Vec<(&str, String)> = if include_deleted {
+                vec![("includeDeleted", "true".to_owned())]
+            } else {
+                Vec::new()
+            };
             let list = ctx
                 .client
-                .list(&points_path(&vault, &item), &[], top.get())?;
+                .list(&points_path(&vault, &item), &filters, top.get())?;
             ctx.show(&Value::Array(list), Some(VIEW))?;
         }
         PointCmd::Show { vault, item, point } => {

@@ -1,4 +1,4 @@
-//! `lifeboat backup vault create|list|show|delete`.
+//! `lifeboat backup vault create|list|show|update|delete`.
 
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
@@ -59,8 +59,29 @@ enum VaultCmd {
         #[arg(long, short = 'n')]
         name: String,
     },
-    /// Delete an empty vault (refused with VAULT_NOT_EMPTY while it has
-    /// protected items or recovery points).
+    /// Change a vault's soft delete and immutability settings.
+    /// AlwaysON soft delete and Locked immutability can never be undone.
+    #[command(after_help = "Examples:
+  lifeboat backup vault update --name prod --soft-delete AlwaysON --soft-delete-days 30
+  lifeboat backup vault update --name prod --immutability Unlocked
+  lifeboat backup vault update --name prod --immutability Locked")]
+    Update {
+        /// The vault name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// Enabled, Disabled or AlwaysON (irreversible).
+        #[arg(long, value_name = "STATE")]
+        soft_delete: Option<String>,
+        /// 14-180: how long soft-deleted data is kept (for later deletes).
+        #[arg(long, value_name = "DAYS")]
+        soft_delete_days: Option<i64>,
+        /// Disabled, Unlocked or Locked (irreversible; only from Unlocked).
+        #[arg(long, value_name = "STATE")]
+        immutability: Option<String>,
+    },
+    /// Delete a vault: refused with VAULT_NOT_EMPTY while it has protected
+    /// items or recovery points that are not soft-deleted; a vault holding
+    /// only soft-deleted items is soft-deleted (see `deleted-vault`).
     #[command(after_help = "Examples:
   lifeboat backup vault delete --name lab --yes")]
     Delete {
@@ -95,6 +116,30 @@ pub fn run(ctx: &Ctx, a: VaultArgs) -> Result<u8> {
         }
         VaultCmd::Show { name } => {
             let v = ctx.client.get(&vault_path(&name))?;
+            ctx.show(&v, Some(VIEW))?;
+        }
+        VaultCmd::Update {
+            name,
+            soft_delete,
+            soft_delete_days,
+            immutability,
+        } => {
+            let mut body = Map::new();
+            if let Some(s) = soft_delete {
+                body.insert("softDeleteState".into(), Value::String(s));
+            }
+            if let Some(d) = soft_delete_days {
+                body.insert("softDeleteRetentionPeriodInDays".into(), Value::from(d));
+            }
+            if let Some(s) = immutability {
+                body.insert("immutabilityState".into(), Value::String(s));
+            }
+            if body.is_empty() {
+                return Err(super::error::CliError::Usage(
+                    "give at least one of --soft-delete, --soft-delete-days, --immutability".into(),
+                ));
+            }
+            let v = ctx.client.patch(&vault_path(&name), &Value::Object(body))?;
             ctx.show(&v, Some(VIEW))?;
         }
         VaultCmd::Delete { name, yes } => {

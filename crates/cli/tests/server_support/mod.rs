@@ -405,7 +405,8 @@ pub fn set_clock(path: &Path, t: DateTime<Utc>) {
 }
 
 /// The one folder under `<data>/vaults/` (the store of the only vault) and
-/// its key file, `<data>/secrets/vault-<id>.key`.
+/// a file with its passphrase: `<data>/secrets/vault-<id>.key` unwrapped
+/// with the platform key-encryption key, written next to the data folder.
 pub fn only_vault_store(data: &Path) -> (PathBuf, PathBuf) {
     let ids: Vec<String> = std::fs::read_dir(data.join("vaults"))
         .expect("vaults folder")
@@ -415,10 +416,15 @@ pub fn only_vault_store(data: &Path) -> (PathBuf, PathBuf) {
         .collect();
     assert_eq!(ids.len(), 1, "one vault store expected: {ids:?}");
     let id = &ids[0];
-    (
-        data.join("vaults").join(id),
-        data.join("secrets").join(format!("vault-{id}.key")),
-    )
+    let wrapped = std::fs::read(data.join("secrets").join(format!("vault-{id}.key")))
+        .expect("vault key file");
+    let secret = lifeboat_service::VaultStorage::new(data)
+        .keys()
+        .unwrap(id, &wrapped)
+        .expect("unwrap the vault secret with the platform key");
+    let pass = data.with_file_name(format!("vault-{id}.passphrase"));
+    std::fs::write(&pass, secret).expect("write the passphrase file");
+    (data.join("vaults").join(id), pass)
 }
 
 /// Pseudo-random bytes (xorshift; deterministic per seed).

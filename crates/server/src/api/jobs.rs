@@ -1,8 +1,8 @@
 //! `/api/v1/jobs`: list with filters, show, cancel.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use lifeboat_catalog::{Job, JobFilter, JobId, job_state};
 use lifeboat_model::job::JobType;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::api::vaults;
+use crate::authz::{Op, Principal, Target, Visible};
 use crate::dto::{JobDto, JobList, Names};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{P, PageQuery, Q, next_link};
@@ -86,6 +87,7 @@ pub async fn job_dto(state: &AppState, job: Job) -> ApiResult<JobDto> {
 )]
 pub async fn list_jobs(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     uri: Uri,
     Q(q): Q<JobQuery>,
 ) -> ApiResult<Json<JobList>> {
@@ -116,6 +118,11 @@ pub async fn list_jobs(
     match (&q.vault, &q.item) {
         (Some(v), item) => {
             let vault = vaults::find(&state, v).await?;
+            if !who.may(Op::JobRead, Target::Vault(&vault.name)) {
+                return Err(ApiError::forbidden(
+                    who.denial(Op::JobRead, Target::Vault(&vault.name)),
+                ));
+            }
             f.vault_id = Some(vault.id);
             if let Some(i) = item {
                 f.item_id = Some(state.catalog.get_item(vault.id, i).await?.id);
@@ -136,7 +143,14 @@ pub async fn list_jobs(
         cursor: q.cursor.clone(),
     }
     .page()?;
-    let got = state.catalog.list_jobs(&f, &page).await?;
+    // Only the jobs of vaults the caller's roles reach.
+    let got = match who.visible(Op::JobRead) {
+        Visible::All => state.catalog.list_jobs(&f, &page).await?,
+        Visible::Only(ids) => {
+            let ids: Vec<_> = ids.into_iter().collect();
+            state.catalog.list_jobs_in_vaults(&f, &ids, &page).await?
+        }
+    };
     let names = names_for(&state, &got.items).await?;
     let now = state.now();
     Ok(Json(JobList {

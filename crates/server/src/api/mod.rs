@@ -4,10 +4,13 @@
 //! the server lacks, nor miss one it serves (tests/openapi.rs checks this
 //! over HTTP as well).
 
+pub mod access;
+pub mod audit;
 pub mod items;
 pub mod jobs;
 pub mod points;
 pub mod policies;
+pub mod security;
 pub mod system;
 pub mod vaults;
 
@@ -24,6 +27,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audit as audit_log;
 use crate::auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::MAX_BODY;
@@ -47,6 +51,8 @@ use crate::state::AppState;
         (name = "items", description = "Protected items and their protection"),
         (name = "points", description = "Recovery points and restores"),
         (name = "jobs", description = "Backups, restores, deletions, sweeps"),
+        (name = "access", description = "Identities, tokens and role assignments"),
+        (name = "audit", description = "The hash-chained audit log of every mutating request"),
         (name = "system", description = "Health, metrics, this document"),
     )
 )]
@@ -68,7 +74,16 @@ impl Modify for BearerAuth {
 fn protected() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(vaults::create_vault, vaults::list_vaults))
-        .routes(routes!(vaults::show_vault, vaults::delete_vault))
+        .routes(routes!(
+            vaults::show_vault,
+            vaults::delete_vault,
+            security::update_vault
+        ))
+        .routes(routes!(security::list_alerts))
+        .routes(routes!(security::list_deleted_vaults))
+        .routes(routes!(security::show_deleted_vault))
+        .routes(routes!(security::undelete_vault))
+        .routes(routes!(security::undelete_item))
         .routes(routes!(policies::create_policy, policies::list_policies))
         .routes(routes!(
             policies::show_policy,
@@ -87,6 +102,19 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::show_job))
         .routes(routes!(jobs::cancel_job))
+        .routes(routes!(access::create_identity, access::list_identities))
+        .routes(routes!(access::show_identity))
+        .routes(routes!(access::disable_identity))
+        .routes(routes!(access::enable_identity))
+        .routes(routes!(access::create_token, access::list_tokens))
+        .routes(routes!(access::revoke_token))
+        .routes(routes!(
+            access::create_role_assignment,
+            access::list_role_assignments
+        ))
+        .routes(routes!(access::delete_role_assignment))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(audit::verify_audit))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi_json))
 }
@@ -136,12 +164,18 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 pub fn app(state: AppState) -> Router {
     let (protected, _) = protected().split_for_parts();
     let (public, _) = public().split_for_parts();
-    let protected = protected.route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    // Route layers run last-added first: authentication and authorization,
+    // then the audit attempt row, then the handler.
+    let protected = protected
+        .route_layer(from_fn_with_state(state.clone(), audit_log::attempt))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(protected)
         .merge(public)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Every mutating request, also those refused above, to the audit log.
+        .layer(from_fn_with_state(state.clone(), audit_log::record))
         .layer(from_fn_with_state(state.clone(), metrics::count_requests))
         .layer(
             TraceLayer::new_for_http()

@@ -29,6 +29,9 @@ pub struct PointQuery {
     pub limit: Option<u32>,
     /// The `cursor` of the previous page's `nextLink`.
     pub cursor: Option<String>,
+    /// Also list points soft-deleted by a retention cut (default false).
+    #[serde(rename = "includeDeleted")]
+    pub include_deleted: Option<bool>,
 }
 
 /// The point of an item with the store id `point`, or `NOT_FOUND`.
@@ -80,7 +83,10 @@ pub async fn list_points(
         from: q.from,
         to: q.to,
     };
-    let got = state.catalog.list_points(i.id, &filter, &page).await?;
+    let got = state
+        .catalog
+        .list_points_ext(i.id, &filter, &page, q.include_deleted.unwrap_or(false))
+        .await?;
     Ok(Json(PointList {
         value: got
             .items

@@ -178,6 +178,9 @@ pub async fn replace_policy(
     }
     let (_, doc) = parse_policy(req.properties)?;
     let old = state.catalog.get_policy(vault.id, &policy).await?;
+    // An immutable vault refuses a retention cut (IMMUTABLE_RETENTION_REDUCTION).
+    let new_valid = lifeboat_service::ops::resolve_policy(&doc)?;
+    lifeboat_service::protect::check_policy_edit(&vault, &policy, &old.document, &new_valid)?;
     let now = state.now();
     let p = state
         .catalog

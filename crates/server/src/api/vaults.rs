@@ -1,9 +1,9 @@
 //! `/api/v1/vaults`: create (with its store and, for a Recovery Services
 //! vault, `DefaultPolicy`), list, show with usage, delete when empty.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
+use axum::{Extension, Json};
 use lifeboat_catalog::{NewVault, Vault};
 use lifeboat_model::policy::{DEFAULT_POLICY_NAME, Policy};
 use lifeboat_model::vault::{
@@ -11,6 +11,7 @@ use lifeboat_model::vault::{
 };
 use serde_json::Value;
 
+use crate::authz::{Op, Principal};
 use crate::dto::{CreateVault, VaultDto, VaultList};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageQuery, Q, from_value, next_link, page_by_name};
@@ -211,10 +212,14 @@ pub async fn create_vault(
 )]
 pub async fn list_vaults(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     uri: Uri,
     Q(q): Q<PageQuery>,
 ) -> ApiResult<Json<VaultList>> {
-    let vaults = state.catalog.list_vaults().await?;
+    // Only the vaults the caller's roles reach.
+    let visible = who.visible(Op::VaultRead);
+    let mut vaults = state.catalog.list_vaults().await?;
+    vaults.retain(|v| visible.contains(v.id));
     let (page, next) = page_by_name(vaults, |v| v.name.as_str(), &q, b'v')?;
     let usages = state.catalog.vault_usages().await?;
     let value = page

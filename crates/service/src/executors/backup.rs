@@ -248,6 +248,17 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     if let Err(e) = record_point(ctx.catalog(), item, policy.as_ref(), origin, &committed).await {
         return Ending::Failed(fail(e));
     }
+    // A locked immutable vault: the store holds the new point too.
+    if let Ok(sec) = crate::protect::security_of_id(ctx.catalog(), item.vault_id).await
+        && sec.immutability_settings.state == lifeboat_model::vault::ImmutabilityState::Locked
+        && let Err(e) =
+            crate::protect::seal_holds(ctx.catalog(), ctx.storage(), item.vault_id, ctx.now()).await
+    {
+        report.warn(Detail::new(
+            e.code(),
+            format!("could not write the store's immutability hold: {e}; the next sweep retries"),
+        ));
+    }
     report.finish_task(1, ctx.now());
     Ending::Done
 }

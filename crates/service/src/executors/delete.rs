@@ -55,6 +55,12 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         }
         tokio::time::sleep(ctx.shared.cfg.tick.min(Duration::from_secs(1))).await;
     }
+    // Soft delete: the item and its data stay until the sweep purges them;
+    // this job only ended the item's other jobs.
+    if ctx.job.params.get("softDelete") == Some(&serde_json::Value::Bool(true)) {
+        report.finish_task(0, ctx.now());
+        return Ending::Done;
+    }
     let vault = match ctx.open_vault(item.vault_id).await {
         Ok(v) => v,
         Err(e) => return Ending::Failed(fail(e)),

@@ -19,7 +19,6 @@ use lifeboat_catalog::{Catalog, CatalogError, Job, JobFilter, NewJob, Page, Vaul
 use lifeboat_model::job::Progress;
 use lifeboat_store::Vault;
 use lifeboat_store::id::PointId as StorePointId;
-use lifeboat_store::manifest::point_name;
 use lifeboat_store::upload::Progress as StoreProgress;
 
 use crate::error::{Result, ServiceError};
@@ -195,15 +194,20 @@ pub(crate) async fn entity_name(ctx: &JobCtx) -> String {
     }
 }
 
-/// Deletes a point's manifest from the store (its data stays until GC).
-/// A point already gone is fine.
+/// Deletes a point's manifest from the store (its data stays until GC)
+/// through the engine's guarded path: a locked immutable vault refuses a
+/// point it still holds (`IMMUTABLE_POINT_HELD`). A point already gone is
+/// fine.
 pub(crate) fn forget_point(vault: &Vault, store_id: &str) -> Result<()> {
     let id = StorePointId::from_hex(store_id)?;
-    match vault.backend().delete(&point_name(&id)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    lifeboat_store::immutable::forget_point(vault, &id)?;
+    Ok(())
+}
+
+/// Whether a store refusal is a locked vault's hold (skip the point, it
+/// goes once its hold expires) rather than a failure.
+pub(crate) fn is_held(e: &ServiceError) -> bool {
+    e.code() == "IMMUTABLE_POINT_HELD"
 }
 
 /// A failure as a job error.

@@ -17,7 +17,9 @@ use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::manifest::PointKind;
 
 use super::points::{Committed, record_point, tags};
-use super::{JobCtx, fail, forget_point};
+use lifeboat_model::guard::{self, AlertKind};
+
+use super::{JobCtx, fail, forget_point, is_held};
 use crate::ops::item_policy;
 use crate::report::{Detail, Ending, Report};
 
@@ -34,6 +36,13 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     let now = ctx.now();
     let mut deleted = 0u64;
     let mut adopted = 0u64;
+    // An immutable vault: a point is deleted only once its rules' expiry
+    // has passed, whatever its `expiry` column says (a catalog-level check
+    // before the store's own).
+    let immutability = match crate::protect::security_of_id(ctx.catalog(), vault_id).await {
+        Ok(s) => s.immutability_settings.state,
+        Err(e) => return Ending::Failed(fail(e)),
+    };
     let progress = |d: u64, a: u64| Progress {
         bytes_done: 0,
         bytes_total: None,
@@ -59,11 +68,28 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
             Err(e) => return Ending::Failed(fail(e)),
         };
         let n = expired.len();
+        let mut held = 0usize;
         for p in expired {
+            if let Err(e) = guard::check_point_delete(
+                immutability,
+                &p.store_id,
+                crate::protect::rule_expiry(&p),
+                now,
+            ) {
+                report.warn(Detail::new(e.code().as_str(), e.message().to_string()));
+                held += 1;
+                continue;
+            }
             let v = vault.clone();
             let sid = p.store_id.clone();
             match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await {
                 Ok(Ok(())) => {}
+                // The store's own clock says the hold has not expired yet
+                // (docs/format.md §12): it goes on a later sweep.
+                Ok(Err(e)) if is_held(&e) => {
+                    held += 1;
+                    continue;
+                }
                 Ok(Err(e)) => return Ending::Failed(fail(e)),
                 Err(e) => return Ending::Failed(fail(e)),
             }
@@ -72,11 +98,34 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
                 Err(e) => return Ending::Failed(fail(e)),
             }
         }
+        if held > 0 {
+            report.warn(Detail::new(
+                "IMMUTABLE_POINT_HELD",
+                format!("{held} expired point(s) are still held by the locked store; a later sweep deletes them"),
+            ));
+        }
         report.set_progress(progress(deleted, adopted));
         let _ = ctx.push(report).await;
-        if (n as i64) < BATCH {
+        if (n as i64) < BATCH || held == n {
             break;
         }
+    }
+
+    // Soft delete: purge what is due, warn of what is due soon.
+    match purge(ctx, &vault, now, report).await {
+        Ok(n) => deleted += n,
+        Err(e) => return Ending::Failed(fail(e)),
+    }
+    // A locked vault: every unexpired point has its store hold.
+    if let Ok(sec) = crate::protect::security_of_id(ctx.catalog(), vault_id).await
+        && sec.immutability_settings.state == lifeboat_model::vault::ImmutabilityState::Locked
+        && let Err(e) =
+            crate::protect::seal_holds(ctx.catalog(), ctx.storage(), vault_id, now).await
+    {
+        report.warn(Detail::new(
+            e.code(),
+            format!("could not write the store's immutability holds: {e}"),
+        ));
     }
 
     // Store points without a row.
@@ -140,6 +189,117 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     }
     report.finish_task(0, ctx.now());
     Ending::Done
+}
+
+/// Purges soft-deleted points and items whose purge time has come (store
+/// manifest first, through the guarded path, then the rows), raises the
+/// upcoming-purge alert of items due within 2 days, and the purge-complete
+/// alert of each purged item. Returns how many points were deleted.
+async fn purge(
+    ctx: &JobCtx,
+    vault: &std::sync::Arc<lifeboat_store::Vault>,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> crate::Result<u64> {
+    let vault_id = ctx.job.vault_id;
+    let mut deleted = 0u64;
+    // Points soft-deleted by a retention cut.
+    loop {
+        let due = ctx.catalog().purgeable_points(vault_id, now, BATCH).await?;
+        let n = due.len();
+        let mut held = 0usize;
+        for p in due {
+            let v = vault.clone();
+            let sid = p.store_id.clone();
+            match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await? {
+                Ok(()) => {}
+                Err(e) if is_held(&e) => {
+                    held += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            match ctx.catalog().delete_point(p.id).await {
+                Ok(()) | Err(CatalogError::NotFound { .. }) => deleted += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if (n as i64) < BATCH || held == n {
+            break;
+        }
+    }
+    // Soft-deleted items.
+    for item in ctx.catalog().deleted_items(vault_id).await? {
+        let Some(purge_at) = item.purge_at else {
+            continue;
+        };
+        if guard::upcoming_purge_due(purge_at, now) {
+            crate::protect::alert(
+                ctx.catalog(),
+                vault_id,
+                AlertKind::UpcomingPurge,
+                Some(&item.name),
+                now,
+                format!(
+                    "soft-deleted item '{}' is purged for good at {}; undelete it before then                      to keep its data",
+                    item.name,
+                    purge_at.to_rfc3339()
+                ),
+                Some(format!("upcoming-purge/{}/{}", item.id, purge_at.timestamp())),
+            )
+            .await?;
+        }
+        if purge_at > now {
+            continue;
+        }
+        let mut held = 0usize;
+        for p in ctx.catalog().item_points(item.id).await? {
+            let v = vault.clone();
+            let sid = p.store_id.clone();
+            match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await? {
+                Ok(()) => {}
+                Err(e) if is_held(&e) => {
+                    held += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            match ctx.catalog().delete_point(p.id).await {
+                Ok(()) | Err(CatalogError::NotFound { .. }) => deleted += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if held > 0 {
+            report.warn(Detail::new(
+                "IMMUTABLE_POINT_HELD",
+                format!(
+                    "soft-deleted item '{}' still has {held} point(s) held by the locked store;                      it is purged once they expire",
+                    item.name
+                ),
+            ));
+            continue;
+        }
+        match ctx.catalog().delete_item(item.id).await {
+            Ok(()) | Err(CatalogError::NotFound { .. }) => {}
+            // Its DeleteBackupData job has not ended yet: next sweep.
+            Err(CatalogError::InUse { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        crate::protect::alert(
+            ctx.catalog(),
+            vault_id,
+            AlertKind::PurgeComplete,
+            Some(&item.name),
+            now,
+            format!(
+                "soft-deleted item '{}' was purged: its recovery points are gone for good",
+                item.name
+            ),
+            Some(format!("purge-complete/{}", item.id)),
+        )
+        .await?;
+    }
+    Ok(deleted)
 }
 
 enum Adopted {

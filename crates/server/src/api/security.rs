@@ -1,0 +1,239 @@
+//! Soft delete and immutable vaults (docs/security.md): the vault's
+//! security settings (`PATCH /api/v1/vaults/{vault}`), its alerts,
+//! undeleting an item, and soft-deleted vaults (`/api/v1/deleted-vaults`).
+//! The rules are the model's and the service's (`lifeboat_service::protect`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use lifeboat_model::vault::{ImmutabilityState, SoftDeleteState};
+use lifeboat_service::protect::{self, SecurityUpdate};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use crate::api::{items, vaults};
+use crate::dto::{AlertDto, AlertList, ItemDto, UpdateVault, VaultDto, VaultList};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Body, P, PageQuery, Q, next_link, page_by_name};
+use crate::state::AppState;
+
+fn parse_enum<T: for<'de> Deserialize<'de>>(v: &str, target: &str, allowed: &str) -> ApiResult<T> {
+    serde_json::from_value(Value::String(v.to_owned())).map_err(|_| {
+        ApiError::invalid_argument(target, format!("{target} must be {allowed} (got {v:?})"))
+    })
+}
+
+/// Update a vault's security settings.
+///
+/// Soft delete: `Enabled` / `Disabled` / `AlwaysON` (never leaves
+/// `AlwaysON`: `SOFT_DELETE_ALWAYS_ON`), retention 14–180 days for later
+/// deletes. Immutability: `Disabled` → `Unlocked` → `Locked`; `Unlocked`
+/// can go back, `Locked` never changes (`IMMUTABILITY_LOCKED`) and is
+/// reached only from `Unlocked` (`IMMUTABILITY_NOT_UNLOCKED`). Locking
+/// also locks the vault's store. Turning soft delete off records a
+/// `soft-delete-disabled` alert.
+#[utoipa::path(
+    patch, path = "/api/v1/vaults/{vault}", tag = "vaults",
+    params(("vault" = String, Path, description = "Vault name")),
+    request_body = UpdateVault,
+    responses(
+        (status = 200, description = "The vault as updated", body = VaultDto),
+        (status = 400, description = "Unknown value or days out of range", body = ErrorBody),
+        (status = 404, description = "No such vault", body = ErrorBody),
+        (status = 409, description = "An irreversible setting would be undone", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_vault(
+    State(state): State<AppState>,
+    P(name): P<String>,
+    Body(req): Body<UpdateVault>,
+) -> ApiResult<Json<VaultDto>> {
+    let vault = vaults::find(&state, &name).await?;
+    let upd = SecurityUpdate {
+        soft_delete_state: req
+            .soft_delete_state
+            .as_deref()
+            .map(|s| {
+                parse_enum::<SoftDeleteState>(s, "softDeleteState", "Enabled, Disabled or AlwaysON")
+            })
+            .transpose()?,
+        soft_delete_retention_period_in_days: req.soft_delete_retention_period_in_days,
+        immutability_state: req
+            .immutability_state
+            .as_deref()
+            .map(|s| {
+                parse_enum::<ImmutabilityState>(
+                    s,
+                    "immutabilityState",
+                    "Disabled, Unlocked or Locked",
+                )
+            })
+            .transpose()?,
+    };
+    let updated = protect::update_security(
+        &state.catalog,
+        state.clock.as_ref(),
+        &state.storage,
+        &vault,
+        &upd,
+    )
+    .await?;
+    tracing::info!(vault = %vault.name, settings = ?upd, "vault security settings updated");
+    let usage = state.catalog.vault_usage(updated.id).await?;
+    Ok(Json(VaultDto::new(updated, usage)))
+}
+
+/// `?kind=&limit=` of the alert list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// Only alerts of this kind.
+    pub kind: Option<String>,
+    /// At most this many, newest first (1–1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// List a vault's security alerts, newest first.
+///
+/// `delete-backup-data` (stop protection with delete-data), `upcoming-purge`
+/// (2 days before a soft-deleted item is purged), `purge-complete`,
+/// `soft-delete-disabled`.
+#[utoipa::path(
+    get, path = "/api/v1/vaults/{vault}/alerts", tag = "vaults",
+    params(("vault" = String, Path, description = "Vault name"), AlertQuery),
+    responses(
+        (status = 200, description = "The alerts", body = AlertList),
+        (status = 404, description = "No such vault", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    P(name): P<String>,
+    Q(q): Q<AlertQuery>,
+) -> ApiResult<Json<AlertList>> {
+    let vault = vaults::find(&state, &name).await?;
+    let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
+    let rows = state
+        .catalog
+        .list_alerts(vault.id, q.kind.as_deref(), limit)
+        .await?;
+    Ok(Json(AlertList {
+        value: rows
+            .into_iter()
+            .map(|a| AlertDto {
+                id: a.id,
+                vault: vault.name.clone(),
+                kind: a.kind,
+                item: a.item_name,
+                time: a.time,
+                message: a.message,
+            })
+            .collect(),
+        next_link: None,
+    }))
+}
+
+/// Undelete a soft-deleted item.
+///
+/// The item comes back as `ProtectionStopped` with every point kept;
+/// resume it with a policy (`POST …/resume`) to take backups again.
+#[utoipa::path(
+    post, path = "/api/v1/vaults/{vault}/items/{item}/undelete", tag = "items",
+    params(
+        ("vault" = String, Path, description = "Vault name"),
+        ("item" = String, Path, description = "Item name"),
+    ),
+    responses(
+        (status = 200, description = "The item, protection stopped", body = ItemDto),
+        (status = 404, description = "No such vault or item", body = ErrorBody),
+        (status = 409, description = "The item is not soft-deleted", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn undelete_item(
+    State(state): State<AppState>,
+    P((vault, item)): P<(String, String)>,
+) -> ApiResult<Json<ItemDto>> {
+    let (v, i) = items::find(&state, &vault, &item).await?;
+    let i = protect::undelete_item(&state.catalog, state.clock.as_ref(), &i).await?;
+    tracing::info!(vault = %v.name, item = %i.name, "item undeleted");
+    Ok(Json(ItemDto::new(i, &v.name)))
+}
+
+async fn deleted_dto(state: &AppState, v: lifeboat_catalog::Vault) -> ApiResult<VaultDto> {
+    let usage = state.catalog.vault_usage(v.id).await?;
+    Ok(VaultDto::new(v, usage))
+}
+
+/// List soft-deleted vaults.
+///
+/// A vault that holds only soft-deleted items is soft-deleted by
+/// `DELETE /api/v1/vaults/{vault}`; it is purged with its last item.
+#[utoipa::path(
+    get, path = "/api/v1/deleted-vaults", tag = "vaults",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of soft-deleted vaults", body = VaultList),
+        (status = 400, description = "Bad limit or cursor", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_deleted_vaults(
+    State(state): State<AppState>,
+    uri: Uri,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<Json<VaultList>> {
+    let vaults = state.catalog.list_deleted_vaults().await?;
+    let (page, next) = page_by_name(vaults, |v| v.name.as_str(), &q, b'd')?;
+    let mut value = Vec::with_capacity(page.len());
+    for v in page {
+        value.push(deleted_dto(&state, v).await?);
+    }
+    Ok(Json(VaultList {
+        value,
+        next_link: next_link(&uri, next),
+    }))
+}
+
+/// Show a soft-deleted vault.
+#[utoipa::path(
+    get, path = "/api/v1/deleted-vaults/{vault}", tag = "vaults",
+    params(("vault" = String, Path, description = "Vault name")),
+    responses(
+        (status = 200, description = "The soft-deleted vault", body = VaultDto),
+        (status = 404, description = "No soft-deleted vault of that name", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn show_deleted_vault(
+    State(state): State<AppState>,
+    P(name): P<String>,
+) -> ApiResult<Json<VaultDto>> {
+    let v = state.catalog.get_deleted_vault(&name).await?;
+    Ok(Json(deleted_dto(&state, v).await?))
+}
+
+/// Undelete a soft-deleted vault.
+///
+/// The vault is back; its items stay soft-deleted until each is undeleted.
+#[utoipa::path(
+    post, path = "/api/v1/deleted-vaults/{vault}/undelete", tag = "vaults",
+    params(("vault" = String, Path, description = "Vault name")),
+    responses(
+        (status = 200, description = "The vault", body = VaultDto),
+        (status = 404, description = "No soft-deleted vault of that name", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn undelete_vault(
+    State(state): State<AppState>,
+    P(name): P<String>,
+) -> ApiResult<Json<VaultDto>> {
+    let v = state.catalog.get_deleted_vault(&name).await?;
+    let v = protect::undelete_vault(&state.catalog, &v).await?;
+    tracing::info!(vault = %v.name, "vault undeleted");
+    Ok(Json(deleted_dto(&state, v).await?))
+}
