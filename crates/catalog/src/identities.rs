@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::{Entity, Result, is_fk_violation, on_unique};
-use crate::types::{
-    AssignmentId, IdentityId, Job, JobFilter, Page, Paged, VaultId, cursor, paginate, ts,
-};
+use crate::types::{AssignmentId, IdentityId, Job, JobFilter, Page, Paged, VaultId, ts};
 use crate::{Catalog, CatalogError, with_pool};
 
 /// A user or a service principal.
@@ -232,49 +230,6 @@ impl Catalog {
                 next_cursor: None,
             });
         }
-        let after = match &page.cursor {
-            Some(c) => Some(cursor::decode_time(cursor::JOBS, c)?),
-            None => None,
-        };
-        let size = page.size();
-        let rows: Vec<Job> = with_pool!(self, |pool, dialect| {
-            let mut q = sqlx::QueryBuilder::new("SELECT * FROM jobs WHERE vault_id IN (");
-            let mut sep = q.separated(", ");
-            for v in vaults {
-                sep.push_bind(*v);
-            }
-            q.push(")");
-            if let Some(v) = f.vault_id {
-                q.push(" AND vault_id = ").push_bind(v);
-            }
-            if let Some(i) = f.item_id {
-                q.push(" AND item_id = ").push_bind(i);
-            }
-            if let Some(s) = &f.state {
-                q.push(" AND state = ").push_bind(s);
-            }
-            if let Some(t) = &f.job_type {
-                q.push(" AND job_type = ").push_bind(t);
-            }
-            if let Some(from) = f.from {
-                q.push(" AND queued_at >= ").push_bind(ts(from));
-            }
-            if let Some(to) = f.to {
-                q.push(" AND queued_at < ").push_bind(ts(to));
-            }
-            if let Some((time, id)) = after {
-                q.push(" AND (queued_at, id) < (")
-                    .push_bind(ts(time))
-                    .push(", ")
-                    .push_bind(id)
-                    .push(")");
-            }
-            q.push(" ORDER BY queued_at DESC, id DESC LIMIT ")
-                .push_bind(size + 1);
-            q.build_query_as().fetch_all(pool).await?
-        });
-        Ok(paginate(rows, size, |j| {
-            cursor::encode_time(cursor::JOBS, j.queued_at, j.id.0)
-        }))
+        self.list_jobs_within(f, Some(vaults), page).await
     }
 }

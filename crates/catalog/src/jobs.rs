@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::error::{Entity, Result, is_fk_violation};
 use crate::types::{
-    ItemId, Job, JobFilter, JobId, JobOutcome, NewJob, Page, Paged, ReclaimedJob, Renewed, cursor,
-    job_state, paginate, ts,
+    ItemId, Job, JobFilter, JobId, JobOutcome, NewJob, Page, Paged, ReclaimedJob, Renewed, VaultId,
+    cursor, job_state, paginate, ts,
 };
 use crate::{BeginWrite, Catalog, CatalogError, Dialect, with_pool};
 
@@ -426,6 +426,17 @@ impl Catalog {
 
     /// Jobs newest first (by `queued_at`, then id), filtered, a page at a time.
     pub async fn list_jobs(&self, f: &JobFilter, page: &Page) -> Result<Paged<Job>> {
+        self.list_jobs_within(f, None, page).await
+    }
+
+    /// [`Catalog::list_jobs`], optionally restricted to the jobs of `vaults`
+    /// (which must not be empty).
+    pub(crate) async fn list_jobs_within(
+        &self,
+        f: &JobFilter,
+        vaults: Option<&[VaultId]>,
+        page: &Page,
+    ) -> Result<Paged<Job>> {
         let after = match &page.cursor {
             Some(c) => Some(cursor::decode_time(cursor::JOBS, c)?),
             None => None,
@@ -433,6 +444,14 @@ impl Catalog {
         let size = page.size();
         let rows: Vec<Job> = with_pool!(self, |pool, dialect| {
             let mut q = sqlx::QueryBuilder::new("SELECT * FROM jobs WHERE 1 = 1");
+            if let Some(vaults) = vaults {
+                q.push(" AND vault_id IN (");
+                let mut sep = q.separated(", ");
+                for v in vaults {
+                    sep.push_bind(*v);
+                }
+                q.push(")");
+            }
             if let Some(v) = f.vault_id {
                 q.push(" AND vault_id = ").push_bind(v);
             }
