@@ -84,6 +84,10 @@ enum StoreCmd {
         /// Read every file even when the parent says it is unchanged.
         #[arg(long)]
         force: bool,
+        /// Read the source at most this fast, in MiB/s (default: no cap).
+        #[arg(long, value_name = "MIB_PER_SEC",
+              value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        read_limit: Option<u64>,
     },
     /// List recovery points.
     Points,
@@ -298,6 +302,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             host,
             parent,
             force,
+            read_limit,
         } => {
             let parent = match parent {
                 Some(p) => Some(vault.resolve_point(&p)?.0),
@@ -308,6 +313,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                 host,
                 parent,
                 force_read: force,
+                read_limit: read_limit.map(|m| m << 20),
             };
             let counters = Arc::new(Progress::default());
             let mut warnings = 0u64;

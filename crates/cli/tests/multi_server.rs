@@ -204,11 +204,14 @@ fn a_backup_on_a_killed_server_is_taken_over_by_the_other() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     // System clock; a 4 s lease (renewed every second) so that the
-    // survivor takes over soon after the kill.
+    // survivor takes over soon after the kill; backups read at most
+    // 8 MiB/s, so the big one runs for about 8 s and the kill lands in
+    // the middle of it whatever the machine's speed.
     let opts = |name: &str| ServerOpts {
         catalog: Some(db.url.clone()),
         job_lease_secs: Some(4),
         tick_ms: Some(200),
+        backup_read_limit: Some(8),
         ..ServerOpts::new(&data, &dir.path().join(format!("{name}.log")))
     };
     let mut a = ServerProc::start(opts("a"));
@@ -216,10 +219,10 @@ fn a_backup_on_a_killed_server_is_taken_over_by_the_other() {
     let cli = Cli::new(&dir.path().join("client"));
 
     cli.backup(&a, &["vault", "create", "--name", "prod"]).ok();
-    // A few hundred MiB of incompressible data: the backup runs long
+    // 64 MiB of incompressible data: at the read cap the backup runs long
     // enough to be killed in the middle.
     let big = dir.path().join("big");
-    make_tree(&big, 7, 96, 6 * 1024 * 1024);
+    make_tree(&big, 7, 16, 4 * 1024 * 1024);
     let small = dir.path().join("small");
     make_tree(&small, 8, 2, 64 * 1024);
     for (src, name) in [(&big, "big"), (&small, "small")] {

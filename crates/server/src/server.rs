@@ -88,6 +88,12 @@ pub struct ServerArgs {
     #[arg(long, value_name = "MS", hide = true,
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub tick_ms: Option<u64>,
+    /// Cap each backup job's reading of its source at this many MiB/s
+    /// (default: no cap), so backups leave disk bandwidth to the host's
+    /// own work.
+    #[arg(long, value_name = "MIB_PER_SEC",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub backup_read_limit: Option<u64>,
     /// Key-encryption key of the vault secrets: `platform` (the server's
     /// key file <data>/secrets/platform.kek), `file:<path>` (a key file
     /// you control) or `command:<program>` (called as `<program> wrap` /
@@ -139,14 +145,16 @@ pub struct SecurityConfig {
     pub tls: Option<TlsFiles>,
 }
 
-/// Service timings that only tests change (`--job-lease-secs`,
-/// `--tick-ms`); `None` keeps the service's default.
+/// Service tuning: timings that only tests change (`--job-lease-secs`,
+/// `--tick-ms`) and the backup read cap; `None` keeps the default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServiceTuning {
     /// A job's lease (default 60 s).
     pub job_lease: Option<Duration>,
     /// The loops' real-time tick (default 1 s).
     pub tick: Option<Duration>,
+    /// Read cap of each backup job, bytes per second (default: none).
+    pub backup_read_limit: Option<u64>,
 }
 
 /// A server's settings, for [`start`] (tests build it directly).
@@ -202,11 +210,12 @@ pub fn local_time_zone() -> String {
 }
 
 impl ServerArgs {
-    /// The hidden service timings these arguments give.
+    /// The service tuning these arguments give (hidden timings, read cap).
     pub fn tuning(&self) -> ServiceTuning {
         ServiceTuning {
             job_lease: self.job_lease_secs.map(Duration::from_secs),
             tick: self.tick_ms.map(Duration::from_millis),
+            backup_read_limit: self.backup_read_limit.map(|m| m << 20),
         }
     }
 
@@ -372,6 +381,7 @@ pub async fn start_secure(
     if let Some(l) = tuning.job_lease {
         scfg.lease = l;
     }
+    scfg.backup_read_limit = tuning.backup_read_limit;
     if let Some(t) = tuning.tick {
         scfg.tick = t;
     }

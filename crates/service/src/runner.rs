@@ -39,6 +39,9 @@ pub struct ServiceConfig {
     pub tick: Duration,
     /// Key-encryption keys of the vault secrets (default: platform).
     pub keys: crate::kek::KeyConfig,
+    /// Each backup job reads its source at most this many bytes per
+    /// second (`None`: as fast as it can).
+    pub backup_read_limit: Option<u64>,
 }
 
 impl ServiceConfig {
@@ -54,6 +57,7 @@ impl ServiceConfig {
             lease: Duration::from_secs(60),
             tick: Duration::from_secs(1),
             keys: crate::kek::KeyConfig::default(),
+            backup_read_limit: None,
         }
     }
 

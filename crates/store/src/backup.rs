@@ -21,6 +21,7 @@ use crate::id::PointId;
 use crate::index::Index;
 use crate::lease::Lease;
 use crate::manifest::*;
+use crate::throttle::Throttle;
 use crate::tree::{TreeReader, TreeWriter};
 use crate::upload::{Progress, Uploader};
 use crate::vault::Vault;
@@ -34,6 +35,8 @@ pub struct BackupOptions {
     pub parent: Option<PointId>,
     /// Read every file even if the parent says it is unchanged.
     pub force_read: bool,
+    /// Read the source at most this many bytes per second (`None`: no cap).
+    pub read_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +96,7 @@ struct Run<'a, 'r, 'u> {
     changed: bool,
     progress: Arc<Progress>,
     force_read: bool,
+    throttle: Option<Throttle>,
 }
 
 impl Run<'_, '_, '_> {
@@ -259,6 +263,9 @@ impl Run<'_, '_, '_> {
         self.progress
             .bytes_read
             .fetch_add(data.len() as u64, Ordering::Relaxed);
+        if let Some(t) = &mut self.throttle {
+            t.consume(data.len() as u64);
+        }
         if is_zero(&data) {
             push_zero(chunks, data.len() as u64);
             return Ok(());
@@ -522,6 +529,7 @@ pub fn backup_files(
                 changed: false,
                 progress: progress.clone(),
                 force_read: opts.force_read,
+                throttle: Throttle::new(opts.read_limit),
             };
             let mut emitted: HashSet<String> = HashSet::new();
             for root in &roots {
@@ -694,6 +702,8 @@ pub fn backup_disk(
             let mut chunks = Vec::new();
             let mut off = 0u64;
             let mut buf = vec![0u8; chunk_size as usize];
+            // Holes are not read, so they do not count against the limit.
+            let mut throttle = Throttle::new(opts.read_limit);
             let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
             while off < size {
                 let len = chunk_size.min(size - off);
@@ -716,6 +726,9 @@ pub fn backup_disk(
                 f.read_exact_at(b, off)
                     .map_err(|e| Error::io(raw_path.display().to_string(), e))?;
                 progress.bytes_read.fetch_add(len, Ordering::Relaxed);
+                if let Some(t) = &mut throttle {
+                    t.consume(len);
+                }
                 if is_zero(b) {
                     push_zero(&mut chunks, len);
                 } else {

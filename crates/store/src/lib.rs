@@ -43,6 +43,7 @@ pub mod pack;
 pub mod prefetch;
 pub mod restore;
 pub mod retention;
+pub mod throttle;
 pub mod tree;
 pub mod upload;
 pub mod util;

@@ -112,6 +112,8 @@ pub struct ServerOpts {
     pub max_jobs: usize,
     pub job_lease_secs: Option<u64>,
     pub tick_ms: Option<u64>,
+    /// `--backup-read-limit` in MiB/s.
+    pub backup_read_limit: Option<u64>,
     /// Where the server's stdout and stderr go.
     pub log: PathBuf,
 }
@@ -126,6 +128,7 @@ impl ServerOpts {
             max_jobs: 2,
             job_lease_secs: None,
             tick_ms: None,
+            backup_read_limit: None,
             log: log.to_path_buf(),
         }
     }
@@ -161,6 +164,9 @@ fn spawn(opts: &ServerOpts, port: u16) -> Child {
     }
     if let Some(t) = opts.tick_ms {
         cmd.args(["--tick-ms", &t.to_string()]);
+    }
+    if let Some(m) = opts.backup_read_limit {
+        cmd.args(["--backup-read-limit", &m.to_string()]);
     }
     cmd.env("LIFEBOAT_ADMIN_TOKEN", TOKEN)
         .env_remove("LIFEBOAT_CATALOG")

@@ -180,6 +180,7 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
         host: None,
         parent,
         force_read: false,
+        read_limit: ctx.shared.cfg.backup_read_limit,
     };
     let counters = Arc::new(StoreProgress::default());
     let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
