@@ -249,16 +249,17 @@ impl Catalog {
             .collect())
     }
 
-    /// Cancels an item's other jobs (all but `except`): queued ones end
-    /// `Cancelled`, running ones are asked to stop. Returns how many jobs of
-    /// the item other than `except` are still held by a worker.
+    /// Cancels the item's jobs queued before `before` (job ids grow with
+    /// time): queued ones end `Cancelled`, running ones are asked to stop.
+    /// Returns how many of them are still held by a worker. Jobs queued
+    /// later are left alone: a deletion must not end the backups of an item
+    /// that was undeleted and resumed after the deletion was asked for.
     pub async fn cancel_item_jobs(
         &self,
         item_id: ItemId,
-        except: Option<JobId>,
+        before: JobId,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        let except = except.map(|j| j.0).unwrap_or(-1);
         with_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
@@ -266,20 +267,20 @@ impl Catalog {
                     state = CASE WHEN state = 'Queued' THEN 'Cancelled' ELSE 'Cancelling' END,
                     end_time = CASE WHEN state = 'Queued' THEN $3 ELSE end_time END,
                     cancel_requested = TRUE
-                 WHERE item_id = $1 AND id <> $2
+                 WHERE item_id = $1 AND id < $2
                    AND state IN ('Queued', 'InProgress', 'Cancelling')",
             )
             .bind(item_id)
-            .bind(except)
+            .bind(before)
             .bind(ts(now))
             .execute(&mut *tx)
             .await?;
             let held: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM jobs WHERE item_id = $1 AND id <> $2
+                "SELECT COUNT(*) FROM jobs WHERE item_id = $1 AND id < $2
                    AND state IN ('InProgress', 'Cancelling')",
             )
             .bind(item_id)
-            .bind(except)
+            .bind(before)
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;

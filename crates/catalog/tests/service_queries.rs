@@ -325,10 +325,7 @@ both!(
         .await
         .unwrap();
         assert_eq!(cat.claim_next("w", 60, now).await.unwrap().unwrap().id, del);
-        assert_eq!(
-            cat.cancel_item_jobs(it.id, Some(del), now).await.unwrap(),
-            1
-        );
+        assert_eq!(cat.cancel_item_jobs(it.id, del, now).await.unwrap(), 1);
         assert_eq!(cat.get_job(held).await.unwrap().state, "Cancelling");
         assert_eq!(cat.get_job(del).await.unwrap().state, "InProgress");
         assert_eq!(
@@ -352,10 +349,7 @@ both!(
         )
         .await
         .unwrap();
-        assert_eq!(
-            cat.cancel_item_jobs(it.id, Some(del), now).await.unwrap(),
-            0
-        );
+        assert_eq!(cat.cancel_item_jobs(it.id, del, now).await.unwrap(), 0);
         // The deletion job itself does not block; a plain delete would.
         assert_eq!(cat.delete_item(it.id).await.unwrap_err().code(), "IN_USE");
         cat.delete_item_for_job(it.id, Some(del)).await.unwrap();

@@ -1,5 +1,5 @@
-//! `DeleteBackupData` (stop protection with delete-data): the item's other
-//! jobs are cancelled and waited for, every point is forgotten in the store
+//! `DeleteBackupData` (stop protection with delete-data): the item's jobs
+//! queued before it are cancelled and waited for, every point is forgotten in the store
 //! and then its row deleted, then the item row; a GC is queued for the
 //! data. Idempotent, so a server that takes it over simply runs it again.
 
@@ -32,12 +32,14 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     };
     report.start_task(0, ctx.now());
     let _ = ctx.push(report).await;
-    // Its other jobs must end first: queued ones are cancelled, running
-    // ones asked to stop (or taken over once their server's lease lapses).
+    // The jobs queued before this one must end first: queued ones are
+    // cancelled, running ones asked to stop (or taken over once their
+    // server's lease lapses). Later ones belong to an item undeleted and
+    // resumed meanwhile and are left alone.
     loop {
         match ctx
             .catalog()
-            .cancel_item_jobs(item.id, Some(ctx.job.id), ctx.now())
+            .cancel_item_jobs(item.id, ctx.job.id, ctx.now())
             .await
         {
             Ok(0) => break,
