@@ -5,6 +5,7 @@
 mod backup;
 mod progress;
 mod store_cmd;
+mod vault_key;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,9 @@ enum Command {
     Audit(backup::audit::AuditArgs),
     /// Run the vault service: REST API, scheduler and job runner.
     Server(lifeboat_server::ServerArgs),
+    /// A server's vault keys without the server: list the vault stores of a
+    /// data folder, export one's passphrase for `lifeboat store`.
+    VaultKey(vault_key::VaultKeyArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Token(args) => Ok(backup::access::run_token(args)),
         Command::Role(args) => Ok(backup::access::run_role(args)),
         Command::Audit(args) => Ok(backup::audit::run_audit(args)),
+        Command::VaultKey(args) => vault_key::run(args),
         Command::Server(args) => lifeboat_server::run(args)
             .map(|()| exit::OK)
             .map_err(|error| Failure {
@@ -103,9 +108,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             let store_err = f.error.downcast_ref::<lifeboat_store::Error>();
-            let (code, hint) = match store_err {
-                Some(e) => (e.code(), e.hint()),
-                None => ("FAILED", ""),
+            let service_err = f.error.downcast_ref::<lifeboat_service::ServiceError>();
+            let (code, hint) = match (store_err, service_err) {
+                (Some(e), _) => (e.code(), e.hint()),
+                (None, Some(e)) => (e.code(), ""),
+                (None, None) => ("FAILED", ""),
             };
             if f.output == Output::Json {
                 let j = serde_json::json!({

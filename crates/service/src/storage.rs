@@ -120,8 +120,8 @@ impl VaultStorage {
         Ok((done, failed))
     }
 
-    /// Reads and unwraps a vault's secret.
-    fn secret(&self, id: VaultId) -> Result<Vec<u8>> {
+    /// Reads and unwraps a vault's secret: the passphrase of its store.
+    pub fn secret(&self, id: VaultId) -> Result<Vec<u8>> {
         let key = self.key_path(id);
         let file = fs::read(&key).map_err(|e| {
             ServiceError::refused(
@@ -155,6 +155,47 @@ impl VaultStorage {
 
     fn cache_root(&self) -> PathBuf {
         self.inner.data_dir.join("cache")
+    }
+
+    /// The vaults that have a store folder under `<data>/vaults`, by id —
+    /// what is there even when the catalog is gone.
+    pub fn store_ids(&self) -> Result<Vec<VaultId>> {
+        let root = self.inner.data_dir.join("vaults");
+        let entries = match fs::read_dir(&root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ServiceError::io(root.display().to_string(), e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| ServiceError::io(root.display().to_string(), e))?;
+            // Other names are the `.deleted-*` leftovers of a removal.
+            if let Some(id) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
+                ids.push(VaultId(id));
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Writes a vault's store passphrase, unwrapped, to a new file (0600,
+    /// atomic; an existing file is never overwritten), so that the store
+    /// can be opened with `lifeboat store` without the server or the
+    /// catalog (`lifeboat vault-key export`).
+    pub fn export_passphrase(&self, id: VaultId, to: &Path) -> Result<()> {
+        let passphrase = self.secret(id)?;
+        match write_private_new(to, &passphrase) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(ServiceError::refused(
+                codes::INVALID_ARGUMENT,
+                to.display().to_string(),
+                format!(
+                    "{} already exists; the passphrase is only written to a new file",
+                    to.display()
+                ),
+            )),
+            Err(e) => Err(ServiceError::io(to.display().to_string(), e)),
+            Ok(()) => Ok(()),
+        }
     }
 
     /// Whether the vault's store exists.
@@ -278,6 +319,44 @@ impl VaultStorage {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<VaultId, Arc<Vault>>> {
         self.inner.open.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Writes `data` to a new file readable by its owner only: a temporary file
+/// in the same folder, fsynced, then hard-linked to `to` (which fails if
+/// `to` exists, so nothing is ever overwritten) and the folder fsynced. A
+/// crash leaves no file or the whole one. Unlike the secrets folder's
+/// writer it leaves the folder's mode alone: the folder is the user's.
+fn write_private_new(to: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = match to.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = to
+        .file_name()
+        .ok_or_else(|| std::io::Error::other(format!("{} names no file", to.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        fs::hard_link(&tmp, to)
+    })();
+    let _ = fs::remove_file(&tmp);
+    written?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
