@@ -69,19 +69,31 @@ fn compress_if_smaller(plain: &[u8], level: i32) -> Option<Vec<u8>> {
 /// Cheap guess whether a chunk compresses: try the fastest zstd level on a
 /// 16 KiB sample. Random and already-compressed data is stored raw without
 /// spending a full compression pass on it.
+///
+/// The sample is eight 2 KiB pieces spread over the whole chunk, not one
+/// piece from its middle: a disk-image chunk often holds several small
+/// files, some compressible and some not, and one piece judged them all by
+/// whichever file sat in the middle (a 256 KiB chunk of half text, half
+/// random data was stored raw when its middle was random).
 fn worth_compressing(plain: &[u8]) -> bool {
     const SAMPLE: usize = 16 * 1024;
+    const PIECES: usize = 8;
     if plain.len() < 64 {
         return false;
     }
     if plain.len() <= SAMPLE * 2 {
         return true;
     }
-    let start = plain.len() / 2 - SAMPLE / 2;
-    let sample = &plain[start..start + SAMPLE];
+    let piece = SAMPLE / PIECES;
+    let stride = plain.len() / PIECES;
+    let mut sample = Vec::with_capacity(SAMPLE);
+    for i in 0..PIECES {
+        let at = i * stride + (stride - piece) / 2;
+        sample.extend_from_slice(&plain[at..at + piece]);
+    }
     let limit = SAMPLE - SAMPLE / 16;
     let mut out = Vec::with_capacity(limit);
-    match with_compressor(1, |c| c.compress_to_buffer(sample, &mut out)) {
+    match with_compressor(1, |c| c.compress_to_buffer(&sample, &mut out)) {
         // Too small a buffer means the sample did not shrink enough.
         Some(Ok(n)) => n < limit,
         Some(Err(_)) => false,
@@ -159,5 +171,35 @@ mod tests {
         }
         let id = keys.chunk_id(&text);
         assert!(encode(&keys, KIND_DATA, &id, &text, 3).len() < text.len() / 10);
+    }
+
+    fn random_bytes(n: usize, seed: &str) -> Vec<u8> {
+        let mut out = vec![0u8; n];
+        blake3::Hasher::new()
+            .update(seed.as_bytes())
+            .finalize_xof()
+            .fill(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_mixed_chunk_is_judged_by_all_of_it() {
+        // 256 KiB: text around a random middle, as a disk-image chunk that
+        // holds several small files.
+        let text = b"0000012345 restore vault policy chunk index pack\n".repeat(4_000);
+        let mut mixed = text[..96 * 1024].to_vec();
+        mixed.extend_from_slice(&random_bytes(64 * 1024, "middle"));
+        mixed.extend_from_slice(&text[..96 * 1024]);
+        assert!(worth_compressing(&mixed));
+        let keys = VaultKeys::derive(&MasterKey::generate());
+        let id = keys.chunk_id(&mixed);
+        let sealed = encode(&keys, KIND_DATA, &id, &mixed, 3);
+        assert!(sealed.len() < mixed.len() / 2, "{} bytes", sealed.len());
+        assert_eq!(
+            decode(&keys, KIND_DATA, &id, &sealed, mixed.len() as u32).unwrap(),
+            mixed
+        );
+        // All random: not worth a compression pass.
+        assert!(!worth_compressing(&random_bytes(256 * 1024, "all")));
     }
 }
