@@ -14,6 +14,8 @@ pub enum Entity {
     Token,
     Identity,
     RoleAssignment,
+    ResourceGuard,
+    MuaRequest,
 }
 
 impl Entity {
@@ -27,6 +29,8 @@ impl Entity {
             Entity::Token => "token",
             Entity::Identity => "identity",
             Entity::RoleAssignment => "role assignment",
+            Entity::ResourceGuard => "resource guard",
+            Entity::MuaRequest => "approval request",
         }
     }
 }

@@ -62,6 +62,11 @@
 //!   `expired_points` (the sweep purges it through `purgeable_points`
 //!   instead). The `alerts` table records a vault's security alerts, once
 //!   per `dedup_key`.
+//! - **Multi-user authorization** (schema 6, `mua.rs`): resource guards,
+//!   their holders, the vault → guard mapping and approval requests. An
+//!   approval is used by one compare-and-set `UPDATE … WHERE state =
+//!   'Approved' AND expires_at > now`, so two racing calls cannot both use
+//!   it.
 //! - **Pagination** is keyset, never `OFFSET`: points and jobs by
 //!   `(time, id)` newest first, items by name; the cursor is opaque. Rows
 //!   inserted while a client pages neither shift nor repeat the rows it has
@@ -86,6 +91,7 @@ mod error;
 mod identities;
 mod items;
 mod jobs;
+mod mua;
 mod points;
 mod policies;
 mod soft_delete;
@@ -107,14 +113,16 @@ pub use audit::{
 };
 pub use error::{CatalogError, Entity, Result};
 pub use identities::{AssignmentFilter, Identity, RoleAssignment};
+pub use mua::{GuardMember, MuaRequest, NewMuaRequest, ResourceGuard, VaultGuard, mua_state};
 pub use soft_delete::DeleteMark;
 pub use tokens::{constant_time_eq, hash_token};
 pub use types::{Alert, NewAlert};
 pub use types::{
-    AssignmentId, DEFAULT_PAGE, IdentityId, Item, ItemId, ItemPatch, Job, JobFilter, JobId,
-    JobOutcome, MAX_PAGE, NewItem, NewJob, NewPoint, NewVault, Page, Paged, PlanResult,
-    PlannedSlot, Point, PointDetail, PointFilter, PointId, PointRetention, Policy, PolicyId,
-    ReclaimedJob, Renewed, Token, TokenId, Vault, VaultId, VaultUsage, job_state, trunc_micros,
+    AssignmentId, DEFAULT_PAGE, GuardId, IdentityId, Item, ItemId, ItemPatch, Job, JobFilter,
+    JobId, JobOutcome, MAX_PAGE, MuaRequestId, NewItem, NewJob, NewPoint, NewVault, Page, Paged,
+    PlanResult, PlannedSlot, Point, PointDetail, PointFilter, PointId, PointRetention, Policy,
+    PolicyId, ReclaimedJob, Renewed, Token, TokenId, Vault, VaultId, VaultUsage, job_state,
+    trunc_micros,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

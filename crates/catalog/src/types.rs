@@ -59,6 +59,14 @@ id_type!(
     /// A role assignment's row id.
     AssignmentId
 );
+id_type!(
+    /// A resource guard's row id (multi-user authorization).
+    GuardId
+);
+id_type!(
+    /// An approval request's id (multi-user authorization), shown to users.
+    MuaRequestId
+);
 
 /// Job states, as `lifeboat-model`'s `JobStatus` spells them. The catalog
 /// acts on the first three: queued jobs are claimed, and a job in progress

@@ -47,11 +47,27 @@ pub enum ErrorCode {
     /// Immutable vault: moving an item to (or resuming it with) a policy
     /// that keeps its points less long.
     ImmutablePolicySwapReduction,
+    /// Multi-user authorization: a critical operation on a vault with a
+    /// resource guard needs an approved, unexpired request of the caller.
+    MuaApprovalRequired,
+    /// Multi-user authorization: the caller's approval for this operation
+    /// expired before it was used.
+    MuaApprovalExpired,
+    /// Multi-user authorization: a request cannot be approved (or rejected)
+    /// by the principal who made it.
+    MuaSelfApproval,
+    /// Multi-user authorization: the request's state does not allow the
+    /// action (approving a used, rejected or expired request, …).
+    MuaRequestState,
+    /// A resource guard that a vault still uses cannot be deleted.
+    ResourceGuardInUse,
+    /// The vault already has another resource guard.
+    ResourceGuardAttached,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidPolicy,
         ErrorCode::InvalidVaultName,
         ErrorCode::InvalidVaultSettings,
@@ -66,6 +82,12 @@ impl ErrorCode {
         ErrorCode::ImmutableStopWithDelete,
         ErrorCode::ImmutableRetentionReduction,
         ErrorCode::ImmutablePolicySwapReduction,
+        ErrorCode::MuaApprovalRequired,
+        ErrorCode::MuaApprovalExpired,
+        ErrorCode::MuaSelfApproval,
+        ErrorCode::MuaRequestState,
+        ErrorCode::ResourceGuardInUse,
+        ErrorCode::ResourceGuardAttached,
     ];
 
     /// The stable wire string, e.g. `INVALID_POLICY`.
@@ -85,6 +107,12 @@ impl ErrorCode {
             ErrorCode::ImmutableStopWithDelete => "IMMUTABLE_STOP_WITH_DELETE",
             ErrorCode::ImmutableRetentionReduction => "IMMUTABLE_RETENTION_REDUCTION",
             ErrorCode::ImmutablePolicySwapReduction => "IMMUTABLE_POLICY_SWAP_REDUCTION",
+            ErrorCode::MuaApprovalRequired => "MUA_APPROVAL_REQUIRED",
+            ErrorCode::MuaApprovalExpired => "MUA_APPROVAL_EXPIRED",
+            ErrorCode::MuaSelfApproval => "MUA_SELF_APPROVAL",
+            ErrorCode::MuaRequestState => "MUA_REQUEST_STATE",
+            ErrorCode::ResourceGuardInUse => "RESOURCE_GUARD_IN_USE",
+            ErrorCode::ResourceGuardAttached => "RESOURCE_GUARD_ATTACHED",
         }
     }
 }
@@ -158,6 +186,12 @@ mod tests {
             "IMMUTABLE_STOP_WITH_DELETE",
             "IMMUTABLE_RETENTION_REDUCTION",
             "IMMUTABLE_POLICY_SWAP_REDUCTION",
+            "MUA_APPROVAL_REQUIRED",
+            "MUA_APPROVAL_EXPIRED",
+            "MUA_SELF_APPROVAL",
+            "MUA_REQUEST_STATE",
+            "RESOURCE_GUARD_IN_USE",
+            "RESOURCE_GUARD_ATTACHED",
         ];
         for (code, want) in ErrorCode::ALL.iter().zip(expected) {
             assert_eq!(code.as_str(), want);

@@ -228,14 +228,18 @@ pub enum AlertKind {
     PurgeComplete,
     /// Soft delete was turned off for the vault.
     SoftDeleteDisabled,
+    /// The vault's resource guard was detached: multi-user authorization
+    /// is off.
+    MuaDisabled,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [
+    pub const ALL: [AlertKind; 5] = [
         AlertKind::DeleteBackupData,
         AlertKind::UpcomingPurge,
         AlertKind::PurgeComplete,
         AlertKind::SoftDeleteDisabled,
+        AlertKind::MuaDisabled,
     ];
 
     /// The wire name, e.g. `delete-backup-data`.
@@ -245,6 +249,7 @@ impl AlertKind {
             AlertKind::UpcomingPurge => "upcoming-purge",
             AlertKind::PurgeComplete => "purge-complete",
             AlertKind::SoftDeleteDisabled => "soft-delete-disabled",
+            AlertKind::MuaDisabled => "mua-disabled",
         }
     }
 }
@@ -452,7 +457,8 @@ mod tests {
                 "delete-backup-data",
                 "upcoming-purge",
                 "purge-complete",
-                "soft-delete-disabled"
+                "soft-delete-disabled",
+                "mua-disabled"
             ]
         );
         for k in AlertKind::ALL {

@@ -13,6 +13,8 @@
 //! - [`calendar`]: days, weeks, months, times of day, time zones.
 //! - [`vault`]: vault names, kinds, redundancy, security settings.
 //! - [`guard`]: soft delete and immutable-vault rules, alert kinds.
+//! - [`mua`]: multi-user authorization: critical operations, the approval
+//!   request state machine.
 //! - [`policy`]: the Azure VM policy (V1/V2), validation, `DefaultPolicy`.
 //! - [`schedule`]: due slots in the policy's time zone, DST-correct.
 //! - [`retention`]: tags, expiry, re-tagging on policy change, holds.
@@ -25,6 +27,7 @@ pub mod error;
 pub mod guard;
 pub mod item;
 pub mod job;
+pub mod mua;
 pub mod point;
 pub mod policy;
 pub mod retention;

@@ -351,6 +351,62 @@ impl AuditRequest {
     }
 }
 
+/// The phase of a row that records an event rather than a request
+/// (multi-user authorization: an approval used, an approval expired).
+pub const PHASE_EVENT: &str = "event";
+
+/// The principal of events the server records on its own (expiry).
+pub const SYSTEM: &str = "system";
+
+/// Appends an event row (phase [`PHASE_EVENT`]): `operation` such as
+/// `mua.approval_used`, `target` the resource it is about. Fails closed:
+/// the caller refuses to go on when the row cannot be written.
+pub async fn event(
+    state: &AppState,
+    principal: (&str, Option<i64>),
+    operation: &str,
+    target: &str,
+) -> Result<(), ApiError> {
+    let Some(key) = state.audit.key() else {
+        return Err(ApiError::internal(
+            "AUDIT_UNAVAILABLE",
+            format!(
+                "{operation} could not be written to the audit log: the audit key {} is missing \
+                 (AUDIT_KEY_MISSING)",
+                state.audit.key_path().display()
+            ),
+        ));
+    };
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id)
+        .map_err(|e| ApiError::internal("INTERNAL", format!("no system randomness: {e}")))?;
+    let entry = NewAuditEntry {
+        time: state.now(),
+        principal: principal.0.to_owned(),
+        principal_id: principal.1,
+        source: "server".to_owned(),
+        operation: operation.to_owned(),
+        target: cut(target, MAX_TARGET),
+        phase: PHASE_EVENT.to_owned(),
+        status: None,
+        error_code: None,
+        request_id: hex::encode(id),
+    };
+    match state.catalog.append_audit(key, &entry).await {
+        Ok(row) => {
+            emit(&row);
+            Ok(())
+        }
+        Err(e) => Err(ApiError::internal(
+            "AUDIT_UNAVAILABLE",
+            format!(
+                "{operation} could not be written to the audit log: [{}] {e}",
+                e.code()
+            ),
+        )),
+    }
+}
+
 /// Called by the authentication middleware once the token is known, so a
 /// request it then refuses (403) is recorded under the caller's name.
 pub fn note_principal(req: &Request, p: &Principal) {

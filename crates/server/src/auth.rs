@@ -324,6 +324,44 @@ async fn authorize(state: &AppState, p: &Principal, req: Request) -> Result<Requ
             }
             Ok(req)
         }
+        At::Anyone => Ok(req),
+        At::Guard => {
+            if p.may(rule.op, Target::Server) {
+                return Ok(req);
+            }
+            let (req, name) = path_param(req, "guard").await;
+            let name = name.unwrap_or_default();
+            // A guard that does not exist is refused like one the caller
+            // does not hold: its name tells a non-holder nothing.
+            let holds = match (state.catalog.get_guard(&name).await, p.identity_id()) {
+                (Ok(g), Some(who)) => state.catalog.is_guard_holder(g.id, who).await?,
+                (Ok(_), None) | (Err(CatalogError::NotFound { .. }), _) => false,
+                (Err(e), _) => return Err(e.into()),
+            };
+            if holds {
+                Ok(req)
+            } else {
+                Err(ApiError::forbidden(format!(
+                    "'{}' may not do {} on resource guard '{name}': only its holders (its owner \
+                     and the members they add) may{}",
+                    p.display_name(),
+                    rule.op,
+                    if rule.op.roles().is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", or {} at server scope",
+                            rule.op
+                                .roles()
+                                .iter()
+                                .map(|r| r.name())
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        )
+                    }
+                )))
+            }
+        }
     }
 }
 

@@ -147,6 +147,20 @@ pub enum Op {
     RoleRemove,
     /// Read and verify the audit log.
     AuditRead,
+    /// Create a resource guard (multi-user authorization).
+    GuardCreate,
+    /// See a resource guard: its holders, and server-scope Owners.
+    GuardRead,
+    /// Delete a guard, add or remove holders: its holders only.
+    GuardManage,
+    /// List, approve and reject a guard's requests: its holders only.
+    GuardApprove,
+    /// Attach a resource guard to a vault.
+    VaultGuardAttach,
+    /// Detach a vault's resource guard (a critical operation).
+    VaultGuardDetach,
+    /// Ask a vault's guard holders to approve a critical operation.
+    MuaRequest,
 }
 
 impl Op {
@@ -185,6 +199,13 @@ impl Op {
             Op::RoleRead => "role.read",
             Op::RoleRemove => "role.remove",
             Op::AuditRead => "audit.read",
+            Op::GuardCreate => "guard.create",
+            Op::GuardRead => "guard.read",
+            Op::GuardManage => "guard.manage",
+            Op::GuardApprove => "guard.approve",
+            Op::VaultGuardAttach => "vault.guard_attach",
+            Op::VaultGuardDetach => "vault.guard_detach",
+            Op::MuaRequest => "mua.request",
         }
     }
 
@@ -254,7 +275,22 @@ pub const PERMISSIONS: &[(Op, &[Role])] = &[
     (Op::RoleRemove, OWNERS),
     // Who did what, server-wide: owners only.
     (Op::AuditRead, OWNERS),
+    // Multi-user authorization. A guard's own routes are checked against
+    // its holders (At::Guard); the roles here only add server-scope
+    // Owners for reading it. Managing a guard and deciding its requests
+    // belong to its holders alone: no role grants them.
+    (Op::GuardCreate, OWNERS),
+    (Op::GuardRead, OWNERS),
+    (Op::GuardManage, &[]),
+    (Op::GuardApprove, &[]),
+    (Op::VaultGuardAttach, OWNERS),
+    (Op::VaultGuardDetach, OWNERS),
+    // Whoever may do some critical operation on the vault may ask.
+    (Op::MuaRequest, CONTRIBUTORS),
 ];
+
+/// Operations that no role grants: only a guard's holders may do them.
+pub const HOLDERS_ONLY: [Op; 2] = [Op::GuardManage, Op::GuardApprove];
 
 /// Where a grant applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -436,6 +472,13 @@ pub enum At {
     BodyVault,
     /// The vault of the role assignment `{id}`.
     Assignment,
+    /// Any authenticated caller: the handler shows only what the caller
+    /// holds (the resource guard list).
+    Anyone,
+    /// The resource guard `{guard}`: its holders (its owner and the
+    /// members added), or a role that allows the operation at server
+    /// scope.
+    Guard,
 }
 
 /// One route's authorization rule.
@@ -518,6 +561,29 @@ pub fn route_rule(method: &Method, path: &str) -> Option<Rule> {
         ("GET", "/api/v1/audit") | ("GET", "/api/v1/audit/verify") => {
             rule(Op::AuditRead, At::Server)
         }
+        ("POST", "/api/v1/resourceGuards") => rule(Op::GuardCreate, At::Server),
+        ("GET", "/api/v1/resourceGuards") => rule(Op::GuardRead, At::Anyone),
+        ("GET", "/api/v1/resourceGuards/{guard}") => rule(Op::GuardRead, At::Guard),
+        ("DELETE", "/api/v1/resourceGuards/{guard}")
+        | ("POST", "/api/v1/resourceGuards/{guard}/members")
+        | ("DELETE", "/api/v1/resourceGuards/{guard}/members/{identity}") => {
+            rule(Op::GuardManage, At::Guard)
+        }
+        ("GET", "/api/v1/resourceGuards/{guard}/requests")
+        | ("POST", "/api/v1/resourceGuards/{guard}/requests/{id}/approve")
+        | ("POST", "/api/v1/resourceGuards/{guard}/requests/{id}/reject") => {
+            rule(Op::GuardApprove, At::Guard)
+        }
+        ("GET", "/api/v1/vaults/{vault}/resourceGuard") => rule(Op::VaultRead, At::PathVault),
+        ("PUT", "/api/v1/vaults/{vault}/resourceGuard") => {
+            rule(Op::VaultGuardAttach, At::PathVault)
+        }
+        ("DELETE", "/api/v1/vaults/{vault}/resourceGuard") => {
+            rule(Op::VaultGuardDetach, At::PathVault)
+        }
+        ("POST", "/api/v1/vaults/{vault}/resourceGuard/requests") => {
+            rule(Op::MuaRequest, At::PathVault)
+        }
         _ => None,
     }
 }
@@ -555,6 +621,10 @@ mod tests {
         let ops: BTreeSet<Op> = PERMISSIONS.iter().map(|(o, _)| *o).collect();
         assert_eq!(ops.len(), PERMISSIONS.len(), "one row per operation");
         for (op, roles) in PERMISSIONS {
+            if HOLDERS_ONLY.contains(op) {
+                assert!(roles.is_empty(), "{op}: only guard holders");
+                continue;
+            }
             assert!(
                 roles.contains(&Role::Owner),
                 "{op}: Owner may do everything"

@@ -79,6 +79,14 @@ impl VaultDto {
             deleted_time: v.deleted_at,
             purge_time: v.purge_at,
         }
+        .with_mua(false)
+    }
+
+    /// Shows `securitySettings.multiUserAuthorization`: `Enabled` when a
+    /// resource guard is attached (read-only, as in Azure).
+    pub fn with_mua(mut self, enabled: bool) -> Self {
+        crate::api::mua::set_mua(&mut self.properties, enabled);
+        self
     }
 }
 

@@ -173,6 +173,8 @@ fn entity_target(e: Entity) -> &'static str {
         Entity::Token => "token",
         Entity::Identity => "identity",
         Entity::RoleAssignment => "assignment",
+        Entity::ResourceGuard => "guard",
+        Entity::MuaRequest => "request",
     }
 }
 
@@ -240,6 +242,14 @@ pub fn model_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ImmutableStopWithDelete
         | ErrorCode::ImmutableRetentionReduction
         | ErrorCode::ImmutablePolicySwapReduction => StatusCode::CONFLICT,
+        // Multi-user authorization: the caller lacks a second principal's
+        // approval (or is that principal).
+        ErrorCode::MuaApprovalRequired
+        | ErrorCode::MuaApprovalExpired
+        | ErrorCode::MuaSelfApproval => StatusCode::FORBIDDEN,
+        ErrorCode::MuaRequestState
+        | ErrorCode::ResourceGuardInUse
+        | ErrorCode::ResourceGuardAttached => StatusCode::CONFLICT,
     }
 }
 

@@ -66,6 +66,29 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/roleAssignments"),
     ("get", "/api/v1/roleAssignments"),
     ("delete", "/api/v1/roleAssignments/{id}"),
+    // Multi-user authorization.
+    ("post", "/api/v1/resourceGuards"),
+    ("get", "/api/v1/resourceGuards"),
+    ("get", "/api/v1/resourceGuards/{guard}"),
+    ("delete", "/api/v1/resourceGuards/{guard}"),
+    ("post", "/api/v1/resourceGuards/{guard}/members"),
+    (
+        "delete",
+        "/api/v1/resourceGuards/{guard}/members/{identity}",
+    ),
+    ("get", "/api/v1/resourceGuards/{guard}/requests"),
+    (
+        "post",
+        "/api/v1/resourceGuards/{guard}/requests/{id}/approve",
+    ),
+    (
+        "post",
+        "/api/v1/resourceGuards/{guard}/requests/{id}/reject",
+    ),
+    ("get", "/api/v1/vaults/{vault}/resourceGuard"),
+    ("put", "/api/v1/vaults/{vault}/resourceGuard"),
+    ("delete", "/api/v1/vaults/{vault}/resourceGuard"),
+    ("post", "/api/v1/vaults/{vault}/resourceGuard/requests"),
 ];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

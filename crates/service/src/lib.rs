@@ -84,6 +84,7 @@ pub mod clock;
 pub mod error;
 mod executors;
 pub mod kek;
+pub mod mua;
 pub mod ops;
 pub mod params;
 pub mod plan;

@@ -20,6 +20,7 @@ pub mod client;
 pub mod config;
 mod deleted_vault;
 pub mod error;
+mod guard;
 mod item;
 mod job;
 pub mod login;
@@ -94,6 +95,8 @@ enum BackupCmd {
     Restore(restore::RestoreArgs),
     /// Jobs: list, show, wait, stop.
     Job(job::JobArgs),
+    /// Multi-user authorization: resource guards, their holders and approval requests.
+    ResourceGuard(guard::ResourceGuardArgs),
 }
 
 /// Runs a `lifeboat backup` command; returns the exit code.
@@ -107,6 +110,7 @@ pub fn run(args: BackupArgs) -> u8 {
         BackupCmd::Recoverypoint(a) => recoverypoint::run(&ctx, a),
         BackupCmd::Restore(a) => restore::run(&ctx, a),
         BackupCmd::Job(a) => job::run(&ctx, a),
+        BackupCmd::ResourceGuard(a) => guard::run(&ctx, a),
     });
     finish(result)
 }

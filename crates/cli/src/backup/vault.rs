@@ -92,6 +92,8 @@ enum VaultCmd {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// The vault's resource guard (multi-user authorization): update, show, delete.
+    ResourceGuardMapping(super::guard::MappingArgs),
 }
 
 pub fn run(ctx: &Ctx, a: VaultArgs) -> Result<u8> {
@@ -142,6 +144,7 @@ pub fn run(ctx: &Ctx, a: VaultArgs) -> Result<u8> {
             let v = ctx.client.patch(&vault_path(&name), &Value::Object(body))?;
             ctx.show(&v, Some(VIEW))?;
         }
+        VaultCmd::ResourceGuardMapping(m) => return super::guard::run_mapping(ctx, m),
         VaultCmd::Delete { name, yes } => {
             if !yes {
                 super::protection::confirm(&format!(

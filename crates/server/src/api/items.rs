@@ -10,6 +10,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use lifeboat_catalog::{Item, NewItem};
 use lifeboat_model::item::{HealthStatus, ProtectionState, StopMode, WorkloadKind};
+use lifeboat_model::mua::CriticalOp;
 use lifeboat_model::vault::VaultKind;
 use serde_json::Value;
 
@@ -340,6 +341,7 @@ pub async fn backup_now(
 )]
 pub async fn stop_protection(
     State(state): State<AppState>,
+    axum::Extension(who): axum::Extension<crate::authz::Principal>,
     P((vault, item)): P<(String, String)>,
     Body(req): Body<StopProtection>,
 ) -> ApiResult<Response> {
@@ -353,6 +355,19 @@ pub async fn stop_protection(
         )
     })?;
     let (v, i) = find(&state, &vault, &item).await?;
+    if mode == StopMode::DeleteData {
+        // Its own checks first, so a refused stop does not use an approval.
+        lifeboat_service::mua::precheck_stop_with_delete(&state.catalog, state.clock.as_ref(), &i)
+            .await?;
+        crate::api::mua::authorize_critical(
+            &state,
+            &who,
+            &v,
+            CriticalOp::StopProtectionDeleteData,
+            &i.name,
+        )
+        .await?;
+    }
     match ops::stop(&state, &v, &i, mode).await? {
         StopOutcome::Stopped(item) => Ok(Json(ItemDto::new(item, &v.name)).into_response()),
         StopOutcome::Deleting(job) => Ok(accepted(job)),
@@ -376,10 +391,17 @@ pub async fn stop_protection(
 )]
 pub async fn resume_protection(
     State(state): State<AppState>,
+    axum::Extension(who): axum::Extension<crate::authz::Principal>,
     P((vault, item)): P<(String, String)>,
     Body(req): Body<PolicyRef>,
 ) -> ApiResult<Json<ItemDto>> {
     let (v, i) = find(&state, &vault, &item).await?;
+    if lifeboat_service::mua::precheck_resume(&state.catalog, state.clock.as_ref(), &i, &req.policy)
+        .await?
+    {
+        crate::api::mua::authorize_critical(&state, &who, &v, CriticalOp::ReduceRetention, &i.name)
+            .await?;
+    }
     let item = ops::resume(&state, &v, &i, &req.policy).await?;
     Ok(Json(ItemDto::new(item, &v.name)))
 }
@@ -401,10 +423,15 @@ pub async fn resume_protection(
 )]
 pub async fn change_policy(
     State(state): State<AppState>,
+    axum::Extension(who): axum::Extension<crate::authz::Principal>,
     P((vault, item)): P<(String, String)>,
     Body(req): Body<PolicyRef>,
 ) -> ApiResult<Json<ItemDto>> {
     let (v, i) = find(&state, &vault, &item).await?;
+    if lifeboat_service::mua::precheck_policy_change(&state.catalog, &i, &req.policy).await? {
+        crate::api::mua::authorize_critical(&state, &who, &v, CriticalOp::ReduceRetention, &i.name)
+            .await?;
+    }
     let item = ops::change_policy(&state, &v, &i, &req.policy).await?;
     Ok(Json(ItemDto::new(item, &v.name)))
 }

@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod items;
 pub mod jobs;
+pub mod mua;
 pub mod points;
 pub mod policies;
 pub mod security;
@@ -53,6 +54,7 @@ use crate::state::AppState;
         (name = "jobs", description = "Backups, restores, deletions, sweeps"),
         (name = "access", description = "Identities, tokens and role assignments"),
         (name = "audit", description = "The hash-chained audit log of every mutating request"),
+        (name = "security", description = "Multi-user authorization: resource guards and approvals"),
         (name = "system", description = "Health, metrics, this document"),
     )
 )]
@@ -115,6 +117,19 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(access::delete_role_assignment))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
+        .routes(routes!(mua::create_guard, mua::list_guards))
+        .routes(routes!(mua::show_guard, mua::delete_guard))
+        .routes(routes!(mua::add_member))
+        .routes(routes!(mua::remove_member))
+        .routes(routes!(mua::list_requests))
+        .routes(routes!(mua::approve_request))
+        .routes(routes!(mua::reject_request))
+        .routes(routes!(
+            mua::show_mapping,
+            mua::attach_guard,
+            mua::detach_guard
+        ))
+        .routes(routes!(mua::create_request))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi_json))
 }

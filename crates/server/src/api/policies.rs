@@ -162,6 +162,7 @@ pub async fn show_policy(
 )]
 pub async fn replace_policy(
     State(state): State<AppState>,
+    axum::Extension(who): axum::Extension<crate::authz::Principal>,
     P((vault, policy)): P<(String, String)>,
     Body(req): Body<ReplacePolicy>,
 ) -> ApiResult<Json<PolicyDto>> {
@@ -181,6 +182,17 @@ pub async fn replace_policy(
     // An immutable vault refuses a retention cut (IMMUTABLE_RETENTION_REDUCTION).
     let new_valid = lifeboat_service::ops::resolve_policy(&doc)?;
     lifeboat_service::protect::check_policy_edit(&vault, &policy, &old.document, &new_valid)?;
+    // A retention cut on a guarded vault uses an approval.
+    if lifeboat_service::mua::policy_edit_reduces(&old.document, &new_valid) {
+        crate::api::mua::authorize_critical(
+            &state,
+            &who,
+            &vault,
+            lifeboat_model::mua::CriticalOp::ReduceRetention,
+            &policy,
+        )
+        .await?;
+    }
     let now = state.now();
     let p = state
         .catalog

@@ -3,16 +3,17 @@
 //! undeleting an item, and soft-deleted vaults (`/api/v1/deleted-vaults`).
 //! The rules are the model's and the service's (`lifeboat_service::protect`).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
+use axum::{Extension, Json};
 use lifeboat_model::vault::{ImmutabilityState, SoftDeleteState};
 use lifeboat_service::protect::{self, SecurityUpdate};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use crate::api::{items, vaults};
+use crate::api::{items, mua, vaults};
+use crate::authz::Principal;
 use crate::dto::{AlertDto, AlertList, ItemDto, UpdateVault, VaultDto, VaultList};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageQuery, Q, next_link, page_by_name};
@@ -47,6 +48,7 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(v: &str, target: &str, allowed: &str
 )]
 pub async fn update_vault(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     P(name): P<String>,
     Body(req): Body<UpdateVault>,
 ) -> ApiResult<Json<VaultDto>> {
@@ -72,6 +74,11 @@ pub async fn update_vault(
             })
             .transpose()?,
     };
+    // Multi-user authorization: disabling soft delete or immutability on a
+    // guarded vault uses an approval (after the change's own checks).
+    for op in lifeboat_service::mua::security_ops(&vault, &upd)? {
+        mua::authorize_critical(&state, &who, &vault, op, "").await?;
+    }
     let updated = protect::update_security(
         &state.catalog,
         state.clock.as_ref(),
@@ -82,7 +89,8 @@ pub async fn update_vault(
     .await?;
     tracing::info!(vault = %vault.name, settings = ?upd, "vault security settings updated");
     let usage = state.catalog.vault_usage(updated.id).await?;
-    Ok(Json(VaultDto::new(updated, usage)))
+    let guarded = state.catalog.vault_guard(updated.id).await?.is_some();
+    Ok(Json(VaultDto::new(updated, usage).with_mua(guarded)))
 }
 
 /// `?kind=&limit=` of the alert list.
@@ -165,7 +173,8 @@ pub async fn undelete_item(
 
 async fn deleted_dto(state: &AppState, v: lifeboat_catalog::Vault) -> ApiResult<VaultDto> {
     let usage = state.catalog.vault_usage(v.id).await?;
-    Ok(VaultDto::new(v, usage))
+    let guarded = state.catalog.vault_guard(v.id).await?.is_some();
+    Ok(VaultDto::new(v, usage).with_mua(guarded))
 }
 
 /// List soft-deleted vaults.

@@ -222,6 +222,7 @@ pub async fn list_vaults(
     vaults.retain(|v| visible.contains(v.id));
     let (page, next) = page_by_name(vaults, |v| v.name.as_str(), &q, b'v')?;
     let usages = state.catalog.vault_usages().await?;
+    let guarded = state.catalog.guarded_vaults().await?;
     let value = page
         .into_iter()
         .map(|v| {
@@ -234,7 +235,8 @@ pub async fn list_vaults(
                     stored_bytes: 0,
                     added_bytes: 0,
                 });
-            VaultDto::new(v, u)
+            let g = guarded.contains(&v.id);
+            VaultDto::new(v, u).with_mua(g)
         })
         .collect();
     Ok(Json(VaultList {
@@ -259,7 +261,8 @@ pub async fn show_vault(
 ) -> ApiResult<Json<VaultDto>> {
     let vault = find(&state, &name).await?;
     let usage = state.catalog.vault_usage(vault.id).await?;
-    Ok(Json(VaultDto::new(vault, usage)))
+    let guarded = state.catalog.vault_guard(vault.id).await?.is_some();
+    Ok(Json(VaultDto::new(vault, usage).with_mua(guarded)))
 }
 
 /// Delete a vault.
