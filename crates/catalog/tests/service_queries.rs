@@ -10,55 +10,14 @@ mod support;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use lifeboat_catalog::*;
 use serde_json::json;
+use support::{point, vault_with_item};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 22, 0, 0).unwrap() + TimeDelta::microseconds(654_321)
 }
 
 async fn setup(cat: &Catalog) -> (Vault, Item) {
-    let v = cat
-        .create_vault(&NewVault {
-            name: "v".into(),
-            kind: "recovery-services".into(),
-            redundancy: "LRS".into(),
-            settings: json!({}),
-            created: t0(),
-        })
-        .await
-        .unwrap();
-    cat.create_policy(v.id, "P", &json!({}), t0())
-        .await
-        .unwrap();
-    let it = cat
-        .create_item(&NewItem {
-            vault_id: v.id,
-            name: "a".into(),
-            workload: "path".into(),
-            source: "/srv/a".into(),
-            policy_name: Some("P".into()),
-            state: "Protected".into(),
-            health: "Passed".into(),
-            settings: json!({}),
-            next_run: Some(t0()),
-            created: t0(),
-        })
-        .await
-        .unwrap();
-    (v, it)
-}
-
-fn point(it: &Item, store_id: &str, time: DateTime<Utc>) -> NewPoint {
-    NewPoint {
-        item_id: it.id,
-        store_id: store_id.into(),
-        time,
-        consistency: "file-system".into(),
-        tier: "vault".into(),
-        size: 10,
-        added_bytes: 5,
-        rule_tags: vec!["daily".into()],
-        expiry: Some(time + TimeDelta::days(7)),
-    }
+    vault_with_item(cat, t0(), Some(t0())).await
 }
 
 fn job(v: &Vault, it: Option<&Item>, kind: &str, slot: Option<&str>) -> NewJob {
@@ -69,6 +28,18 @@ fn job(v: &Vault, it: Option<&Item>, kind: &str, slot: Option<&str>) -> NewJob {
         slot_key: slot.map(Into::into),
         params: json!({}),
         queued_at: t0(),
+    }
+}
+
+/// How a job ended, without progress, tasks, warnings or errors.
+fn ended(state: &str, end_time: DateTime<Utc>) -> JobOutcome {
+    JobOutcome {
+        state: state.into(),
+        end_time,
+        progress: None,
+        tasks: None,
+        warnings: json!([]),
+        errors: json!([]),
     }
 }
 
@@ -310,20 +281,9 @@ both!(
             cat.claim_next("w", 60, now).await.unwrap().unwrap().id,
             waiting
         );
-        cat.finish_job(
-            waiting,
-            "w",
-            &JobOutcome {
-                state: "Completed".into(),
-                end_time: now,
-                progress: None,
-                tasks: None,
-                warnings: json!([]),
-                errors: json!([]),
-            },
-        )
-        .await
-        .unwrap();
+        cat.finish_job(waiting, "w", &ended("Completed", now))
+            .await
+            .unwrap();
         assert_eq!(cat.claim_next("w", 60, now).await.unwrap().unwrap().id, del);
         assert_eq!(cat.cancel_item_jobs(it.id, del, now).await.unwrap(), 1);
         assert_eq!(cat.get_job(held).await.unwrap().state, "Cancelling");
@@ -335,20 +295,9 @@ both!(
                 .code(),
             "IN_USE"
         );
-        cat.finish_job(
-            held,
-            "w",
-            &JobOutcome {
-                state: "Cancelled".into(),
-                end_time: now,
-                progress: None,
-                tasks: None,
-                warnings: json!([]),
-                errors: json!([]),
-            },
-        )
-        .await
-        .unwrap();
+        cat.finish_job(held, "w", &ended("Cancelled", now))
+            .await
+            .unwrap();
         assert_eq!(cat.cancel_item_jobs(it.id, del, now).await.unwrap(), 0);
         // The deletion job itself does not block; a plain delete would.
         assert_eq!(cat.delete_item(it.id).await.unwrap_err().code(), "IN_USE");

@@ -7,56 +7,14 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use lifeboat_catalog::*;
-use serde_json::json;
+use support::{point, vault_with_item};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 22, 0, 0).unwrap() + TimeDelta::microseconds(123_456)
 }
 
 async fn setup(cat: &Catalog) -> (Vault, Item) {
-    let v = cat
-        .create_vault(&NewVault {
-            name: "v".into(),
-            kind: "recovery-services".into(),
-            redundancy: "LRS".into(),
-            settings: json!({}),
-            created: t0(),
-        })
-        .await
-        .unwrap();
-    cat.create_policy(v.id, "P", &json!({}), t0())
-        .await
-        .unwrap();
-    let it = cat
-        .create_item(&NewItem {
-            vault_id: v.id,
-            name: "a".into(),
-            workload: "path".into(),
-            source: "/srv/a".into(),
-            policy_name: Some("P".into()),
-            state: "Protected".into(),
-            health: "Passed".into(),
-            settings: json!({}),
-            next_run: None,
-            created: t0(),
-        })
-        .await
-        .unwrap();
-    (v, it)
-}
-
-fn point(it: &Item, store_id: &str, time: DateTime<Utc>) -> NewPoint {
-    NewPoint {
-        item_id: it.id,
-        store_id: store_id.into(),
-        time,
-        consistency: "file-system".into(),
-        tier: "vault".into(),
-        size: 10,
-        added_bytes: 5,
-        rule_tags: vec!["daily".into()],
-        expiry: Some(time + TimeDelta::days(7)),
-    }
+    vault_with_item(cat, t0(), None).await
 }
 
 both!(marks_hide_and_find_rows, |db| {

@@ -4,18 +4,18 @@
 //! real binary: exit codes, stderr error lines and every output format are
 //! checked on what the server really answers.
 
+mod server_support;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 use serde_json::{Value, json};
-
-/// At least 32 characters, as the server requires of LIFEBOAT_ADMIN_TOKEN.
-const TOKEN: &str = "backup-cli-test-admin-token-0123456789abcdef";
+use server_support::{
+    Cli, PgDb, Run, ServerOpts, ServerProc, TOKEN, free_port, prepend, restored_root, s, tree,
+};
 
 /// Exit codes of `lifeboat backup` (docs/cli-backup.md).
 mod exit {
@@ -26,96 +26,13 @@ mod exit {
     pub const UNREACHABLE: i32 = 8;
 }
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_lifeboat")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
-
-/// A port nothing listens on right now (bound, then released).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local address").port()
-}
-
-/// One finished CLI run.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code,
-            exit::OK,
-            "expected success\nstdout:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    /// Fails unless the run exited with `code` and printed `ERROR: (CODE)`.
-    fn failed(self, code: i32, error_code: &str) -> Run {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        assert!(
-            self.stderr.contains(&format!("ERROR: ({error_code})")),
-            "expected ERROR: ({error_code}) on stderr, got:\n{}",
-            self.stderr
-        );
-        self
-    }
-}
-
 /// A running `lifeboat server` with its own data folder, plus a folder for
 /// the CLI's configuration and the test's files.
 struct Server {
-    child: Child,
+    proc: ServerProc,
+    cli: Cli,
     url: String,
     dir: tempfile::TempDir,
-    port: u16,
-    catalog: Option<String>,
-}
-
-/// Starts `lifeboat server` on `port` with its data (and log) in `dir`.
-fn spawn_server(dir: &Path, port: u16, catalog: Option<&str>) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("server.log"))
-        .expect("log file");
-    let mut cmd = Command::new(bin());
-    cmd.args(["server", "--data", s(&dir.join("data"))]);
-    if let Some(url) = catalog {
-        cmd.args(["--catalog", url]);
-    }
-    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--time-zone", "UTC", "--max-jobs", "2"])
-        .env("LIFEBOAT_ADMIN_TOKEN", TOKEN)
-        .env_remove("LIFEBOAT_CATALOG")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log file"))
-        .stderr(log)
-        .spawn()
-        .expect("start lifeboat server")
 }
 
 impl Server {
@@ -126,179 +43,98 @@ impl Server {
     /// A server on `catalog` (a PostgreSQL URL), else SQLite in its data folder.
     fn start_with(catalog: Option<&str>) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("home")).expect("home");
-        // The port is free when picked but may be taken before the server
-        // binds it; try a few.
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = spawn_server(dir.path(), port, catalog);
-            let url = format!("http://127.0.0.1:{port}");
-            if wait_ready(&mut child, &url) {
-                return Server {
-                    child,
-                    url,
-                    dir,
-                    port,
-                    catalog: catalog.map(str::to_owned),
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        let mut opts = ServerOpts::new(&dir.path().join("data"), &dir.path().join("server.log"));
+        opts.catalog = catalog.map(str::to_owned);
+        let proc = ServerProc::start(opts);
+        let cli = Cli::new(&dir.path().join("home"));
+        let url = proc.url.clone();
+        Server {
+            proc,
+            cli,
+            url,
+            dir,
         }
-        panic!(
-            "lifeboat server did not start; log:\n{}",
-            read_log(dir.path())
-        );
-    }
-
-    /// Kills the server (SIGKILL).
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Starts it again on the same port and data after [`Server::kill`].
-    fn restart(&mut self) {
-        for _ in 0..50 {
-            self.child = spawn_server(self.dir.path(), self.port, self.catalog.as_deref());
-            if wait_ready(&mut self.child, &self.url) {
-                return;
-            }
-            // The port may linger for a moment after the kill.
-            let _ = self.child.wait();
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "lifeboat server did not restart; log:\n{}",
-            read_log(self.dir.path())
-        );
     }
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
+    /// Where `lifeboat login` saves the server and token.
+    fn config_file(&self) -> PathBuf {
+        self.cli.home.join("config/lifeboat/config.json")
+    }
+
     /// `lifeboat backup ARGS` with the server and token in the environment
     /// and a private configuration folder.
     fn backup(&self, args: &[&str]) -> Run {
-        self.run(&prepend("backup", args), &[("LIFEBOAT_TOKEN", TOKEN)])
+        self.cli.backup(&self.proc, args)
     }
 
     /// `lifeboat ARGS` with extra environment (`LIFEBOAT_SERVER` is set
     /// unless `envs` overrides or the empty value removes it).
     fn run(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
-        self.run_input(args, envs, None)
+        self.cli.run(&self.url, args, envs, None)
     }
 
-    /// Like [`Server::run`], with `input` on stdin (else stdin is empty).
-    fn run_input(&self, args: &[&str], envs: &[(&str, &str)], input: Option<&str>) -> Run {
-        let mut cmd = Command::new(bin());
-        cmd.args(args)
-            .env("XDG_CONFIG_HOME", self.path("config"))
-            .env("HOME", self.path("home"))
-            .env("LIFEBOAT_SERVER", &self.url)
-            .env_remove("LIFEBOAT_TOKEN")
-            .env_remove("LIFEBOAT_OUTPUT")
-            .env_remove("LIFEBOAT_PAGE_SIZE")
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in envs {
-            if v.is_empty() {
-                cmd.env_remove(k);
-            } else {
-                cmd.env(k, v);
-            }
-        }
-        run_bounded(cmd, args, input)
+    /// Like [`Server::run`], with `input` on stdin.
+    fn run_input(&self, args: &[&str], envs: &[(&str, &str)], input: &str) -> Run {
+        self.cli.run(&self.url, args, envs, Some(input))
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("server log:\n{}", read_log(self.dir.path()));
-        }
-    }
+/// `protection enable` of `src` as item `data` of vault `prod` under
+/// DefaultPolicy.
+fn protect_args(src: &Path) -> Vec<&str> {
+    enable_args("--path", src, "data")
 }
 
-/// Polls `/healthz` until it answers; false if the server exited.
-fn wait_ready(child: &mut Child, url: &str) -> bool {
-    let Ok(http) = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-    else {
-        return false;
-    };
-    // A guard against a hang, not a speed requirement.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return false;
-        }
-        if let Ok(r) = http.get(format!("{url}/healthz")).send()
-            && r.status().is_success()
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
-fn read_log(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-}
-
-fn prepend<'a>(first: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![first];
-    v.extend_from_slice(rest);
+/// `protection enable --vault prod --policy DefaultPolicy KIND PATH --name NAME`
+/// (KIND: `--path` or `--disk`).
+fn enable_args<'a>(kind: &'a str, path: &'a Path, name: &'a str) -> Vec<&'a str> {
+    let mut v = vec!["protection", "enable", "--vault", "prod"];
+    v.extend(["--policy", "DefaultPolicy", kind, s(path), "--name", name]);
     v
 }
 
-/// Runs a command to the end; kills it if it hangs (a job that never ends).
-fn run_bounded(mut cmd: Command, args: &[&str], input: Option<&str>) -> Run {
-    let mut child = cmd.spawn().expect("run lifeboat");
-    if let Some(text) = input {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(text.as_bytes()).expect("write stdin");
-    }
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("lifeboat {args:?} did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: err_t.join().unwrap_or_default(),
-    }
+/// `policy VERB --vault prod --name NAME EXTRA`.
+fn policy_args<'a>(verb: &'a str, name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["policy", verb, "--vault", "prod", "--name", name];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// `CMD --vault prod --item ITEM EXTRA`.
+fn on_item<'a>(item: &'a str, cmd: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = cmd.to_vec();
+    v.extend(["--vault", "prod", "--item", item]);
+    v.extend_from_slice(extra);
+    v
+}
+
+/// [`on_item`] on `data`, the item most tests protect.
+fn on_data<'a>(cmd: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    on_item("data", cmd, extra)
+}
+
+/// `restore files` of item `data` from `point` to `target`, waiting.
+fn restore_args<'a>(point: &'a str, target: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = on_data(
+        &["restore", "files"],
+        &["--point", point, "--target-path", s(target), "--wait"],
+    );
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Vault `prod` and the folder `src` ([`make_source`]) protected in it as
+/// `data`; returns the folder.
+fn protected_source(srv: &Server) -> PathBuf {
+    srv.backup(&["vault", "create", "--name", "prod"]).ok();
+    let src = srv.path("src");
+    make_source(&src);
+    srv.backup(&protect_args(&src)).ok();
+    src
 }
 
 /// A folder with nested files, an empty file and a few hundred KiB of
@@ -322,36 +158,6 @@ fn make_source(root: &Path) {
     std::fs::write(root.join("www/index.html"), b"<h1>hello</h1>\n").expect("write");
     std::fs::write(root.join("www/img/blob.bin"), bytes(300 * 1024)).expect("write");
     std::fs::write(root.join("notes.txt"), bytes(4096)).expect("write");
-}
-
-/// Relative path → file contents (`None` for folders) under `root`.
-fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).expect("read_dir") {
-            let e = e.expect("dir entry");
-            let p = e.path();
-            let rel = p
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .into_owned();
-            if e.file_type().expect("file type").is_dir() {
-                out.insert(rel, None);
-                stack.push(p);
-            } else {
-                out.insert(rel, Some(std::fs::read(&p).expect("read")));
-            }
-        }
-    }
-    out
-}
-
-/// Where a restore to `target` puts the protected folder `source`: under
-/// its original absolute path inside the target (docs/cli-backup.md).
-fn restored_root(target: &Path, source: &Path) -> PathBuf {
-    target.join(source.strip_prefix("/").expect("absolute source"))
 }
 
 fn names(v: &Value) -> Vec<String> {
@@ -447,21 +253,7 @@ fn vaults_backup_and_restore_through_the_cli_in_every_format() {
     // Protect a folder and back it up now.
     let src = srv.path("src");
     make_source(&src);
-    let item = srv
-        .backup(&[
-            "protection",
-            "enable",
-            "--vault",
-            "prod",
-            "--policy",
-            "DefaultPolicy",
-            "--path",
-            s(&src),
-            "--name",
-            "data",
-        ])
-        .ok()
-        .json();
+    let item = srv.backup(&protect_args(&src)).ok().json();
     assert_eq!(item["name"], "data");
     assert_eq!(item["protectionState"], "Protected");
     assert_eq!(item["source"], s(&src));
@@ -479,22 +271,14 @@ fn vaults_backup_and_restore_through_the_cli_in_every_format() {
     );
 
     let job = srv
-        .backup(&[
-            "protection",
-            "backup-now",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--wait",
-        ])
+        .backup(&on_data(&["protection", "backup-now"], &["--wait"]))
         .ok()
         .json();
     assert_eq!(job["status"], "Completed", "{job}");
     assert_eq!(job["jobType"], "Backup");
 
     let points = srv
-        .backup(&["recoverypoint", "list", "--vault", "prod", "--item", "data"])
+        .backup(&on_data(&["recoverypoint", "list"], &[]))
         .ok()
         .json();
     let points = points.as_array().expect("a list");
@@ -507,32 +291,15 @@ fn vaults_backup_and_restore_through_the_cli_in_every_format() {
         "{points:?}"
     );
     let latest = srv
-        .backup(&[
-            "recoverypoint",
-            "show",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--point",
-            "latest",
-        ])
+        .backup(&on_data(&["recoverypoint", "show"], &["--point", "latest"]))
         .ok()
         .json();
     assert_eq!(latest["id"], point_id.as_str());
     let rp_tsv = srv
-        .backup(&[
-            "recoverypoint",
-            "list",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--query",
-            "[].[id, tier]",
-            "-o",
-            "tsv",
-        ])
+        .backup(&on_data(
+            &["recoverypoint", "list"],
+            &["--query", "[].[id, tier]", "-o", "tsv"],
+        ))
         .ok()
         .stdout;
     assert_eq!(rp_tsv, format!("{point_id}\tvault\n"));
@@ -544,19 +311,7 @@ fn vaults_backup_and_restore_through_the_cli_in_every_format() {
     // Restore to an alternate folder: byte-identical.
     let target = srv.path("restored");
     let restore = srv
-        .backup(&[
-            "restore",
-            "files",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--point",
-            &point_id,
-            "--target-path",
-            s(&target),
-            "--wait",
-        ])
+        .backup(&restore_args(&point_id, &target, &[]))
         .ok()
         .json();
     assert_eq!(restore["status"], "Completed", "{restore}");
@@ -619,17 +374,11 @@ fn errors_print_codes_and_exit_with_documented_codes() {
 
     // An invalid policy: the server's code, the field, exit 2.
     let bad = srv
-        .backup(&[
-            "policy",
+        .backup(&policy_args(
             "create",
-            "--vault",
-            "prod",
-            "--name",
             "Short",
-            "--daily",
-            "--daily-retention",
-            "3",
-        ])
+            &["--daily", "--daily-retention", "3"],
+        ))
         .failed(exit::USAGE, "INVALID_POLICY");
     assert!(
         bad.stderr
@@ -684,33 +433,13 @@ fn errors_print_codes_and_exit_with_documented_codes() {
     // A vault with a protected item cannot be deleted.
     let src = srv.path("src");
     make_source(&src);
-    srv.backup(&[
-        "protection",
-        "enable",
-        "--vault",
-        "prod",
-        "--policy",
-        "DefaultPolicy",
-        "--path",
-        s(&src),
-        "--name",
-        "data",
-    ])
-    .ok();
+    srv.backup(&protect_args(&src)).ok();
     srv.backup(&["vault", "delete", "--name", "prod", "--yes"])
         .failed(exit::USAGE, "VAULT_NOT_EMPTY");
 
     // Deleting backup data needs confirmation; without a terminal, --yes.
-    srv.backup(&[
-        "protection",
-        "disable",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--delete-data",
-    ])
-    .failed(exit::USAGE, "NOT_CONFIRMED");
+    srv.backup(&on_data(&["protection", "disable"], &["--delete-data"]))
+        .failed(exit::USAGE, "NOT_CONFIRMED");
     srv.backup(&["item", "show", "--vault", "prod", "--name", "data"])
         .ok();
 
@@ -719,16 +448,10 @@ fn errors_print_codes_and_exit_with_documented_codes() {
         .failed(exit::USAGE, "INVALID_ARGUMENT");
     let clap = srv.backup(&["vault", "list", "-o", "xml"]);
     assert_eq!(clap.code, exit::USAGE, "{clap:?}");
-    srv.backup(&[
-        "protection",
-        "backup-now",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--retain-until",
-        "soon",
-    ])
+    srv.backup(&on_data(
+        &["protection", "backup-now"],
+        &["--retain-until", "soon"],
+    ))
     .failed(exit::USAGE, "INVALID_ARGUMENT");
 }
 
@@ -738,31 +461,29 @@ fn policies_from_flags_and_from_json() {
     srv.backup(&["vault", "create", "--name", "prod"]).ok();
 
     let nightly = srv
-        .backup(&[
-            "policy",
+        .backup(&policy_args(
             "create",
-            "--vault",
-            "prod",
-            "--name",
             "Nightly",
-            "--daily",
-            "--time",
-            "22:00",
-            "--time-zone",
-            "Europe/Berlin",
-            "--daily-retention",
-            "30",
-            "--weekly-retention",
-            "12",
-            "--weekly-days",
-            "Sun",
-            "--monthly-retention",
-            "12",
-            "--yearly-retention",
-            "5",
-            "--instant-restore-days",
-            "2",
-        ])
+            &[
+                "--daily",
+                "--time",
+                "22:00",
+                "--time-zone",
+                "Europe/Berlin",
+                "--daily-retention",
+                "30",
+                "--weekly-retention",
+                "12",
+                "--weekly-days",
+                "Sun",
+                "--monthly-retention",
+                "12",
+                "--yearly-retention",
+                "5",
+                "--instant-restore-days",
+                "2",
+            ],
+        ))
         .ok()
         .json();
     let p = &nightly["properties"];
@@ -776,66 +497,51 @@ fn policies_from_flags_and_from_json() {
     assert_eq!(r["yearlySchedule"]["retentionDuration"]["count"], 5);
 
     // set edits the server's copy with the flags given.
-    srv.backup(&[
-        "policy",
-        "set",
-        "--vault",
-        "prod",
-        "--name",
-        "Nightly",
-        "--daily-retention",
-        "60",
-    ])
-    .ok();
+    srv.backup(&policy_args("set", "Nightly", &["--daily-retention", "60"]))
+        .ok();
     let count = srv
-        .backup(&[
-            "policy",
+        .backup(&policy_args(
             "show",
-            "--vault",
-            "prod",
-            "--name",
             "Nightly",
-            "--query",
-            "properties.retentionPolicy.dailySchedule.retentionDuration.count",
-            "-o",
-            "tsv",
-        ])
+            &[
+                "--query",
+                "properties.retentionPolicy.dailySchedule.retentionDuration.count",
+                "-o",
+                "tsv",
+            ],
+        ))
         .ok()
         .stdout;
     assert_eq!(count, "60\n");
     let weekly_kept = srv
-        .backup(&[
-            "policy",
+        .backup(&policy_args(
             "show",
-            "--vault",
-            "prod",
-            "--name",
             "Nightly",
-            "--query",
-            "properties.retentionPolicy.weeklySchedule.retentionDuration.count",
-        ])
+            &[
+                "--query",
+                "properties.retentionPolicy.weeklySchedule.retentionDuration.count",
+            ],
+        ))
         .ok()
         .json();
     assert_eq!(weekly_kept, json!(12));
 
     let hourly = srv
-        .backup(&[
-            "policy",
+        .backup(&policy_args(
             "create",
-            "--vault",
-            "prod",
-            "--name",
             "Hourly",
-            "--hourly",
-            "--interval",
-            "4",
-            "--window-start",
-            "08:00",
-            "--window-hours",
-            "12",
-            "--daily-retention",
-            "14",
-        ])
+            &[
+                "--hourly",
+                "--interval",
+                "4",
+                "--window-start",
+                "08:00",
+                "--window-hours",
+                "12",
+                "--daily-retention",
+                "14",
+            ],
+        ))
         .ok()
         .json();
     assert_eq!(hourly["properties"]["policyType"], "V2");
@@ -845,21 +551,19 @@ fn policies_from_flags_and_from_json() {
     );
 
     let weekly = srv
-        .backup(&[
-            "policy",
+        .backup(&policy_args(
             "create",
-            "--vault",
-            "prod",
-            "--name",
             "Weekly",
-            "--weekly",
-            "--days",
-            "Sat",
-            "--time",
-            "23:00",
-            "--weekly-retention",
-            "52",
-        ])
+            &[
+                "--weekly",
+                "--days",
+                "Sat",
+                "--time",
+                "23:00",
+                "--weekly-retention",
+                "52",
+            ],
+        ))
         .ok()
         .json();
     assert_eq!(
@@ -935,7 +639,7 @@ fn login_then_stop_resume_and_delete_protection() {
         &[("LIFEBOAT_SERVER", "")],
     );
     assert_eq!(wrong.code, exit::AUTH, "{wrong:?}");
-    let cfg = srv.path("config").join("lifeboat").join("config.json");
+    let cfg = srv.config_file();
     assert!(!cfg.exists());
 
     // No token and no terminal to ask on: a usage error, not a hang.
@@ -946,7 +650,7 @@ fn login_then_stop_resume_and_delete_protection() {
     srv.run_input(
         &["login", "--server", &srv.url, "--token-stdin"],
         &[("LIFEBOAT_SERVER", "")],
-        Some(&format!("{TOKEN}\n")),
+        &format!("{TOKEN}\n"),
     )
     .ok();
     let mode = std::fs::metadata(&cfg)
@@ -963,67 +667,39 @@ fn login_then_stop_resume_and_delete_protection() {
     // From now on neither the server nor the token needs to be given.
     let as_user = |args: &[&str]| srv.run(&prepend("backup", args), &[("LIFEBOAT_SERVER", "")]);
     as_user(&["vault", "create", "--name", "prod"]).ok();
-    as_user(&[
-        "policy",
+    as_user(&policy_args(
         "create",
-        "--vault",
-        "prod",
-        "--name",
         "Other",
-        "--daily",
-        "--time",
-        "03:00",
-        "--time-zone",
-        "UTC",
-        "--daily-retention",
-        "7",
-    ])
+        &[
+            "--daily",
+            "--time",
+            "03:00",
+            "--time-zone",
+            "UTC",
+            "--daily-retention",
+            "7",
+        ],
+    ))
     .ok();
     let src = srv.path("src");
     make_source(&src);
-    as_user(&[
-        "protection",
-        "enable",
-        "--vault",
-        "prod",
-        "--policy",
-        "DefaultPolicy",
-        "--path",
-        s(&src),
-        "--name",
-        "data",
-    ])
-    .ok();
+    as_user(&protect_args(&src)).ok();
 
     let state = |srv: &Server| {
         srv.backup(&["item", "show", "--vault", "prod", "--name", "data"])
             .ok()
             .json()
     };
-    let stopped = as_user(&[
-        "protection",
-        "disable",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--retain-data",
-    ])
-    .ok()
-    .json();
+    let stopped = as_user(&on_data(&["protection", "disable"], &["--retain-data"]))
+        .ok()
+        .json();
     assert_eq!(stopped["protectionState"], "ProtectionStopped", "{stopped}");
     assert_eq!(state(&srv)["protectionState"], "ProtectionStopped");
 
-    let resumed = as_user(&[
-        "protection",
-        "resume",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--policy",
-        "DefaultPolicy",
-    ])
+    let resumed = as_user(&on_data(
+        &["protection", "resume"],
+        &["--policy", "DefaultPolicy"],
+    ))
     .ok()
     .json();
     assert_eq!(resumed["protectionState"], "Protected", "{resumed}");
@@ -1042,31 +718,18 @@ fn login_then_stop_resume_and_delete_protection() {
     .json();
     assert_eq!(moved["policyName"], "Other", "{moved}");
 
-    as_user(&[
-        "protection",
-        "disable",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--retain-as-per-policy",
-    ])
+    as_user(&on_data(
+        &["protection", "disable"],
+        &["--retain-as-per-policy"],
+    ))
     .ok();
     assert_eq!(state(&srv)["protectionState"], "BackupsSuspended");
 
-    let deleted = as_user(&[
-        "protection",
-        "disable",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--delete-data",
-        "--yes",
-        "--wait",
-    ])
-    .ok()
-    .json();
+    let delete_data = on_data(
+        &["protection", "disable"],
+        &["--delete-data", "--yes", "--wait"],
+    );
+    let deleted = as_user(&delete_data).ok().json();
     assert_eq!(deleted["jobType"], "DeleteBackupData", "{deleted}");
     assert_eq!(deleted["status"], "Completed", "{deleted}");
     // Soft delete is on by default: the item is soft-deleted, with times.
@@ -1080,93 +743,29 @@ fn login_then_stop_resume_and_delete_protection() {
     assert!(table.stdout.contains("SoftDeleted"), "{}", table.stdout);
 
     // Undelete, resume, and the soft-delete and immutability settings.
-    let back = as_user(&[
-        "protection",
-        "undelete",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-    ])
-    .ok()
-    .json();
+    let undelete = on_data(&["protection", "undelete"], &[]);
+    let back = as_user(&undelete).ok().json();
     assert_eq!(back["protectionState"], "ProtectionStopped", "{back}");
-    as_user(&[
-        "protection",
-        "undelete",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-    ])
-    .failed(exit::USAGE, "INVALID_ITEM_STATE");
-    as_user(&["vault", "update", "--name", "prod"]).failed(exit::USAGE, "INVALID_ARGUMENT");
-    let v = as_user(&[
-        "vault",
-        "update",
-        "--name",
-        "prod",
-        "--soft-delete",
-        "AlwaysON",
-        "--soft-delete-days",
-        "21",
-    ])
-    .ok()
-    .json();
+    as_user(&undelete).failed(exit::USAGE, "INVALID_ITEM_STATE");
+    let update = |extra: &[&str]| {
+        let vault = ["vault", "update", "--name", "prod"];
+        as_user(&[&vault[..], extra].concat())
+    };
+    update(&[]).failed(exit::USAGE, "INVALID_ARGUMENT");
+    let v = update(&["--soft-delete", "AlwaysON", "--soft-delete-days", "21"])
+        .ok()
+        .json();
     let sd = &v["properties"]["securitySettings"]["softDeleteSettings"];
     assert_eq!(sd["softDeleteState"], "AlwaysON", "{v}");
     assert_eq!(sd["softDeleteRetentionPeriodInDays"], 21, "{v}");
-    as_user(&[
-        "vault",
-        "update",
-        "--name",
-        "prod",
-        "--soft-delete",
-        "Disabled",
-    ])
-    .failed(exit::USAGE, "SOFT_DELETE_ALWAYS_ON");
-    as_user(&[
-        "vault",
-        "update",
-        "--name",
-        "prod",
-        "--immutability",
-        "Locked",
-    ])
-    .failed(exit::USAGE, "IMMUTABILITY_NOT_UNLOCKED");
-    as_user(&[
-        "vault",
-        "update",
-        "--name",
-        "prod",
-        "--immutability",
-        "Unlocked",
-    ])
-    .ok();
-    as_user(&[
-        "vault",
-        "update",
-        "--name",
-        "prod",
-        "--immutability",
-        "Disabled",
-    ])
-    .ok();
+    update(&["--soft-delete", "Disabled"]).failed(exit::USAGE, "SOFT_DELETE_ALWAYS_ON");
+    update(&["--immutability", "Locked"]).failed(exit::USAGE, "IMMUTABILITY_NOT_UNLOCKED");
+    update(&["--immutability", "Unlocked"]).ok();
+    update(&["--immutability", "Disabled"]).ok();
 
     // Delete again; the vault holds only a soft-deleted item, so deleting
     // it soft-deletes it too, and it can come back.
-    as_user(&[
-        "protection",
-        "disable",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--delete-data",
-        "--yes",
-        "--wait",
-    ])
-    .ok();
+    as_user(&delete_data).ok();
     as_user(&["vault", "delete", "--name", "prod", "--yes"]).ok();
     assert_eq!(as_user(&["vault", "list"]).ok().json(), json!([]));
     let dv = as_user(&["deleted-vault", "list"]).ok().json();
@@ -1179,17 +778,9 @@ fn login_then_stop_resume_and_delete_protection() {
     assert_eq!(gone.code, exit::NOT_FOUND, "{gone:?}");
     as_user(&["deleted-vault", "undelete", "--name", "prod"]).ok();
     assert_eq!(as_user(&["vault", "list"]).ok().json()[0]["name"], "prod");
-    let pts = as_user(&[
-        "recoverypoint",
-        "list",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--include-deleted",
-    ])
-    .ok()
-    .json();
+    let pts = as_user(&on_data(&["recoverypoint", "list"], &["--include-deleted"]))
+        .ok()
+        .json();
     assert!(pts.is_array(), "{pts}");
 }
 
@@ -1220,76 +811,27 @@ fn lists_follow_next_link_across_pages() {
 #[test]
 fn restores_honour_conflicts_includes_and_disk_images() {
     let srv = Server::start();
-    srv.backup(&["vault", "create", "--name", "prod"]).ok();
-    let src = srv.path("src");
-    make_source(&src);
-    srv.backup(&[
-        "protection",
-        "enable",
-        "--vault",
-        "prod",
-        "--policy",
-        "DefaultPolicy",
-        "--path",
-        s(&src),
-        "--name",
-        "data",
-    ])
-    .ok();
+    let src = protected_source(&srv);
     let job = srv
-        .backup(&[
-            "protection",
-            "backup-now",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--retain-until",
-            "31-12-2030",
-            "--wait",
-            "-o",
-            "jsonc",
-        ])
+        .backup(&on_data(
+            &["protection", "backup-now"],
+            &["--retain-until", "31-12-2030", "--wait", "-o", "jsonc"],
+        ))
         .ok();
     // jsonc without a terminal is plain json.
     assert_eq!(job.json()["status"], "Completed");
     assert!(!job.stdout.contains('\x1b'), "{}", job.stdout);
     let expiry = srv
-        .backup(&[
-            "recoverypoint",
-            "show",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--point",
-            "latest",
-            "--query",
-            "expiryTime",
-            "-o",
-            "tsv",
-        ])
+        .backup(&on_data(
+            &["recoverypoint", "show"],
+            &["--point", "latest", "--query", "expiryTime", "-o", "tsv"],
+        ))
         .ok()
         .stdout;
     assert!(expiry.starts_with("2030-12-31T23:59:59"), "{expiry}");
 
-    let restore = |target: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "restore",
-            "files",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--point",
-            "latest",
-            "--target-path",
-            s(target),
-            "--wait",
-        ];
-        args.extend_from_slice(extra);
-        srv.backup(&args)
-    };
+    let restore =
+        |target: &Path, extra: &[&str]| srv.backup(&restore_args("latest", target, extra));
     let target = srv.path("restored");
     let root = restored_root(&target, &src);
     restore(&target, &[]).ok();
@@ -1331,46 +873,17 @@ fn restores_honour_conflicts_includes_and_disk_images() {
         }
         std::fs::write(&image, &data).expect("write image");
     }
-    srv.backup(&[
-        "protection",
-        "enable",
-        "--vault",
-        "prod",
-        "--policy",
-        "DefaultPolicy",
-        "--disk",
-        s(&image),
-        "--name",
-        "disk",
-    ])
-    .ok();
-    srv.backup(&[
-        "protection",
-        "backup-now",
-        "--vault",
-        "prod",
-        "--item",
-        "disk",
-        "--wait",
-    ])
-    .ok();
+    srv.backup(&enable_args("--disk", &image, "disk")).ok();
+    srv.backup(&on_item("disk", &["protection", "backup-now"], &["--wait"]))
+        .ok();
     let out = srv.path("out/disk-restored.raw");
     let disk_restore = |extra: &[&str]| {
-        let mut args = vec![
-            "restore",
+        let to = ["--point", "latest", "--target-file", s(&out), "--wait"];
+        srv.backup(&on_item(
             "disk",
-            "--vault",
-            "prod",
-            "--item",
-            "disk",
-            "--point",
-            "latest",
-            "--target-file",
-            s(&out),
-            "--wait",
-        ];
-        args.extend_from_slice(extra);
-        srv.backup(&args)
+            &["restore", "disk"],
+            &[&to[..], extra].concat(),
+        ))
     };
     let done = disk_restore(&[]).ok().json();
     assert_eq!(done["jobType"], "Restore");
@@ -1381,139 +894,23 @@ fn restores_honour_conflicts_includes_and_disk_images() {
     disk_restore(&[]).failed(1, "TARGET_EXISTS");
 }
 
-/// A PostgreSQL database of its own for one test, dropped at the end.
-/// The server comes from LIFEBOAT_TEST_POSTGRES (default: the local one).
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-fn pg_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-impl PgDb {
-    fn new() -> PgDb {
-        use sqlx::Connection;
-        let admin = std::env::var("LIFEBOAT_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!("lifeboat_test_cli_{}_{nanos}", std::process::id());
-        pg_runtime().block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("PostgreSQL is unreachable at {admin}: {e}; start it or set LIFEBOAT_TEST_POSTGRES")
-                });
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-            let _ = conn.close().await;
-        });
-        // Same server and credentials, the new database.
-        let (base, query) = match admin.split_once('?') {
-            Some((b, q)) => (b.to_owned(), format!("?{q}")),
-            None => (admin.clone(), String::new()),
-        };
-        let host_end = base
-            .find("://")
-            .map(|i| i + 3)
-            .and_then(|start| base[start..].find('/').map(|j| start + j))
-            .unwrap_or(base.len());
-        let url = format!("{}/{name}{query}", &base[..host_end]);
-        PgDb { admin, name, url }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let result = pg_runtime().block_on(async {
-            let mut c = sqlx::PgConnection::connect(&self.admin).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut c)
-            .await?;
-            Ok::<_, sqlx::Error>(())
-        });
-        if let Err(e) = result {
-            eprintln!("warning: could not drop test database {}: {e}", self.name);
-        }
-    }
-}
-
 #[test]
 fn the_cli_drives_a_server_on_postgresql() {
-    let db = PgDb::new();
+    let db = PgDb::new("lifeboat_test_cli");
     let srv = Server::start_with(Some(&db.url));
-    srv.backup(&["vault", "create", "--name", "prod"]).ok();
-    let src = srv.path("src");
-    make_source(&src);
-    srv.backup(&[
-        "protection",
-        "enable",
-        "--vault",
-        "prod",
-        "--policy",
-        "DefaultPolicy",
-        "--path",
-        s(&src),
-        "--name",
-        "data",
-    ])
-    .ok();
+    let src = protected_source(&srv);
     let job = srv
-        .backup(&[
-            "protection",
-            "backup-now",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--wait",
-        ])
+        .backup(&on_data(&["protection", "backup-now"], &["--wait"]))
         .ok()
         .json();
     assert_eq!(job["status"], "Completed", "{job}");
     let points = srv
-        .backup(&[
-            "recoverypoint",
-            "list",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "-o",
-            "table",
-        ])
+        .backup(&on_data(&["recoverypoint", "list"], &["-o", "table"]))
         .ok()
         .stdout;
     assert_eq!(points.lines().count(), 3, "{points}");
     let target = srv.path("restored");
-    srv.backup(&[
-        "restore",
-        "files",
-        "--vault",
-        "prod",
-        "--item",
-        "data",
-        "--point",
-        "latest",
-        "--target-path",
-        s(&target),
-        "--wait",
-    ])
-    .ok();
+    srv.backup(&restore_args("latest", &target, &[])).ok();
     assert_eq!(tree(&restored_root(&target, &src)), tree(&src));
     let statuses = srv
         .backup(&[
@@ -1539,45 +936,19 @@ fn the_cli_drives_a_server_on_postgresql() {
 #[test]
 fn waiting_rides_out_a_server_restart() {
     let mut srv = Server::start();
-    srv.backup(&["vault", "create", "--name", "prod"]).ok();
-    let src = srv.path("src");
-    make_source(&src);
-    srv.backup(&[
-        "protection",
-        "enable",
-        "--vault",
-        "prod",
-        "--policy",
-        "DefaultPolicy",
-        "--path",
-        s(&src),
-        "--name",
-        "data",
-    ])
-    .ok();
+    protected_source(&srv);
     let job = srv
-        .backup(&[
-            "protection",
-            "backup-now",
-            "--vault",
-            "prod",
-            "--item",
-            "data",
-            "--wait",
-        ])
+        .backup(&on_data(&["protection", "backup-now"], &["--wait"]))
         .ok()
         .json();
     let id = job["id"].to_string();
 
     // The server is down when `job wait` starts and comes back while it waits.
-    srv.kill();
-    let mut cmd = Command::new(bin());
-    cmd.args(["backup", "job", "wait", "--id", &id])
-        .env("XDG_CONFIG_HOME", srv.path("config"))
-        .env("HOME", srv.path("home"))
-        .env("LIFEBOAT_SERVER", &srv.url)
-        .env("LIFEBOAT_TOKEN", TOKEN)
-        .env_remove("LIFEBOAT_OUTPUT")
+    srv.proc.kill();
+    let mut cmd = srv
+        .cli
+        .command(&srv.url, &["backup", "job", "wait", "--id", &id]);
+    cmd.env("LIFEBOAT_TOKEN", TOKEN)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -1606,7 +977,7 @@ fn waiting_rides_out_a_server_restart() {
             .is_some_and(|l| l.starts_with("WARNING: cannot reach")),
         "{seen:?}"
     );
-    srv.restart();
+    srv.proc.restart();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait for job wait");
     let out = out_t.join().expect("stdout reader");
@@ -1615,7 +986,7 @@ fn waiting_rides_out_a_server_restart() {
     assert_eq!(job["status"], "Completed");
 
     // With the server gone, a plain command fails at once with exit 8.
-    srv.kill();
+    srv.proc.kill();
     srv.backup(&["vault", "list"])
         .failed(exit::UNREACHABLE, "SERVER_UNREACHABLE");
 }

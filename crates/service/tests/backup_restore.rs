@@ -13,56 +13,25 @@ use std::path::Path;
 
 use chrono::TimeDelta;
 use lifeboat_catalog::job_state;
-use lifeboat_service::{RestoreRequest, ops};
-use support::{Env, daily_policy, make_tree, pseudo_random, snapshot};
+use lifeboat_service::ops;
+use support::{Env, pseudo_random, restore_req as req, snapshot};
 
+/// An on-demand backup that completed with both of its tasks; its point.
 async fn backup_now(
     env: &Env,
     h: &lifeboat_service::ServiceHandle,
     item: &lifeboat_catalog::Item,
 ) -> lifeboat_catalog::Point {
-    let job = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), item, None)
-        .await
-        .unwrap();
-    h.wake();
-    let done = env.wait_job(job.id).await;
-    assert_eq!(done.state, job_state::COMPLETED, "{done:?}");
+    let (done, point) = env.backup_now(h, item).await;
     assert_eq!(done.tasks[0]["taskId"], "Take Snapshot");
     assert_eq!(done.tasks[1]["taskId"], "Transfer data to vault");
     assert_eq!(done.tasks[1]["status"], "Completed");
     assert_eq!(done.progress["percent"], 100.0);
-    env.points(item).await.pop().unwrap()
-}
-
-async fn restore(
-    env: &Env,
-    h: &lifeboat_service::ServiceHandle,
-    item: &lifeboat_catalog::Item,
-    req: RestoreRequest,
-) -> lifeboat_catalog::Job {
-    let job = ops::enqueue_restore(&env.catalog, env.clock.as_ref(), item, &req)
-        .await
-        .unwrap();
-    h.wake();
-    env.wait_job(job.id).await
-}
-
-fn req(point: &str, target: &str, conflict: Option<&str>, include: &[&str]) -> RestoreRequest {
-    RestoreRequest {
-        point: point.into(),
-        target: target.into(),
-        conflict: conflict.map(str::to_string),
-        include: include.iter().map(|s| s.to_string()).collect(),
-        format: None,
-    }
+    point
 }
 
 both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
-    let src = env.data().join("src");
-    make_tree(&src, 7);
-    let v = env.vault("files").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-    let item = env.item(&v, "docs", "path", &src, "P").await;
+    let (src, _v, item) = env.protected_tree("src", 7, "files", "docs").await;
     let h = env.start().await;
 
     let p1 = backup_now(&env, &h, &item).await;
@@ -76,13 +45,13 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
 
     // Alternate location: the tree lands under its original path.
     let alt = env.data().join("alt");
-    let j = restore(
-        &env,
-        &h,
-        &item,
-        req(&p1.store_id, alt.to_str().unwrap(), None, &[]),
-    )
-    .await;
+    let j = env
+        .restore(
+            &h,
+            &item,
+            &req(&p1.store_id, alt.to_str().unwrap(), None, &[]),
+        )
+        .await;
     assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
     assert_eq!(j.tasks[0]["taskId"], "Transfer data from vault");
     let restored = alt.join(src.strip_prefix("/").unwrap());
@@ -96,36 +65,38 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
     assert_ne!(p1.store_id, p2.store_id);
     std::fs::write(src.join("sub/b.bin"), b"damaged").unwrap();
     std::fs::remove_file(src.join("sub/deeper/c.txt")).unwrap();
-    let j = restore(
-        &env,
-        &h,
-        &item,
-        req(&p2.store_id, "original", Some("overwrite"), &[]),
-    )
-    .await;
+    let j = env
+        .restore(
+            &h,
+            &item,
+            &req(&p2.store_id, "original", Some("overwrite"), &[]),
+        )
+        .await;
     assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
     assert_eq!(snapshot(&src), before);
 
     // Conflict fail: refuses to touch an existing file.
-    let j = restore(&env, &h, &item, req(&p1.store_id, "original", None, &[])).await;
+    let j = env
+        .restore(&h, &item, &req(&p1.store_id, "original", None, &[]))
+        .await;
     assert_eq!(j.state, job_state::FAILED);
     assert_eq!(j.errors[0]["errorCode"], "TARGET_EXISTS");
     assert_eq!(snapshot(&src), before);
 
     // A subset, relative to the item's source, with skip.
     let sub = env.data().join("subset");
-    let j = restore(
-        &env,
-        &h,
-        &item,
-        req(
-            &p1.store_id,
-            sub.to_str().unwrap(),
-            Some("skip"),
-            &["sub/deeper"],
-        ),
-    )
-    .await;
+    let j = env
+        .restore(
+            &h,
+            &item,
+            &req(
+                &p1.store_id,
+                sub.to_str().unwrap(),
+                Some("skip"),
+                &["sub/deeper"],
+            ),
+        )
+        .await;
     assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
     let got = snapshot(&sub);
     assert_eq!(
@@ -207,8 +178,7 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
         .unwrap()
         .set_len(4 << 20)
         .unwrap();
-    let v = env.vault("disks").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
+    let v = env.daily_vault("disks").await;
     let item = env.item(&v, "vm-disk", "disk", &img, "P").await;
     let h = env.start().await;
     let p = backup_now(&env, &h, &item).await;
@@ -217,7 +187,7 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
 
     let out = env.data().join("restored/new.raw");
     let mut r = req(&p.store_id, out.to_str().unwrap(), None, &[]);
-    let j = restore(&env, &h, &item, r.clone()).await;
+    let j = env.restore(&h, &item, &r).await;
     assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&img).unwrap());
     // No staging folder is left behind.
@@ -225,15 +195,15 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
     assert_eq!(left.len(), 1);
 
     // The target exists now: fail, skip, overwrite.
-    let j = restore(&env, &h, &item, r.clone()).await;
+    let j = env.restore(&h, &item, &r).await;
     assert_eq!(j.state, job_state::FAILED);
     assert_eq!(j.errors[0]["errorCode"], "TARGET_EXISTS");
     r.conflict = Some("skip".into());
-    let j = restore(&env, &h, &item, r.clone()).await;
+    let j = env.restore(&h, &item, &r).await;
     assert_eq!(j.state, job_state::COMPLETED_WITH_WARNINGS);
     std::fs::write(&out, b"junk").unwrap();
     r.conflict = Some("overwrite".into());
-    let j = restore(&env, &h, &item, r.clone()).await;
+    let j = env.restore(&h, &item, &r).await;
     assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&img).unwrap());
 
@@ -241,7 +211,7 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
     let q = env.data().join("restored/new.qcow2");
     let mut rq = req(&p.store_id, q.to_str().unwrap(), None, &[]);
     rq.format = Some("qcow2".into());
-    let j = restore(&env, &h, &item, rq).await;
+    let j = env.restore(&h, &item, &rq).await;
     assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
     let back = env.data().join("back.raw");
     qemu_img_to_raw(&q, &back);

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lifeboat_catalog::{Item, Job, job_state};
-use lifeboat_service::{KekProvider, KeyConfig, RestoreRequest, ServiceHandle, VaultStorage, ops};
-use support::{Env, daily_policy, make_tree, snapshot};
+use lifeboat_service::{KekProvider, KeyConfig, ServiceHandle, VaultStorage, ops};
+use support::{Env, restore_req, snapshot};
 
 async fn backup(env: &Env, h: &ServiceHandle, item: &Item) -> Job {
     let job = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), item, None)
@@ -24,18 +24,8 @@ async fn backup(env: &Env, h: &ServiceHandle, item: &Item) -> Job {
 }
 
 async fn restore(env: &Env, h: &ServiceHandle, item: &Item, point: &str, target: &Path) -> Job {
-    let req = RestoreRequest {
-        point: point.into(),
-        target: target.display().to_string(),
-        conflict: None,
-        include: vec![],
-        format: None,
-    };
-    let job = ops::enqueue_restore(&env.catalog, env.clock.as_ref(), item, &req)
-        .await
-        .unwrap();
-    h.wake();
-    env.wait_job(job.id).await
+    let req = restore_req(point, &target.display().to_string(), None, &[]);
+    env.restore(h, item, &req).await
 }
 
 fn assert_failed(j: &Job, code: &str, needle: &str) {
@@ -93,11 +83,7 @@ fn write_kms(dir: &Path) -> PathBuf {
 }
 
 both!(lost_key_and_rotation, "2026-05-01T12:00:00Z", |env| {
-    let src = env.data().join("src");
-    make_tree(&src, 11);
-    let v = env.vault("keys").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-    let item = env.item(&v, "docs", "path", &src, "P").await;
+    let (src, v, item) = env.protected_tree("src", 11, "keys", "docs").await;
     let key_path = env.storage().key_path(v.id);
     let vault_dir = env.storage().vault_dir(v.id);
 

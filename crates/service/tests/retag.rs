@@ -9,10 +9,9 @@ mod support;
 use chrono::TimeDelta;
 use lifeboat_catalog::Point;
 use lifeboat_model::item::StopMode;
-use lifeboat_service::Clock;
 use lifeboat_service::ops;
 use serde_json::json;
-use support::{daily_policy, make_tree, utc};
+use support::{daily_policy, utc};
 
 fn weekly_sunday(weeks: i64) -> serde_json::Value {
     json!({
@@ -34,17 +33,13 @@ fn expiries(points: &[Point]) -> Vec<Option<TimeDelta>> {
 }
 
 both!(policy_changes_retag_points, "2026-04-01T12:00:00Z", |env| {
-    let src = env.data().join("s");
-    make_tree(&src, 5);
-    let v = env.vault("v").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
+    let (_src, v, item) = env.protected_tree("s", 5, "v", "s").await;
     env.policy(&v, "W", weekly_sunday(4)).await;
-    let item = env.item(&v, "s", "path", &src, "P").await;
     let h = env.start().await;
     // Wednesday 1 April to Monday 6 April, one point a day at 22:00.
     for day in 1..=6 {
-        env.clock.set(utc(&format!("2026-04-0{day}T22:00:00Z")));
-        env.settle(&h).await;
+        env.settle_at(&h, utc(&format!("2026-04-0{day}T22:00:00Z")))
+            .await;
     }
     let pts = env.points(&item).await;
     assert_eq!(pts.len(), 6);
@@ -54,22 +49,7 @@ both!(policy_changes_retag_points, "2026-04-01T12:00:00Z", |env| {
             .all(|e| *e == Some(TimeDelta::days(30)))
     );
 
-    let replace = |days: i64| {
-        let env = &env;
-        async move {
-            let old = env.catalog.get_policy(v.id, "P").await.unwrap();
-            let old = ops::resolve_policy(&old.document).unwrap();
-            let doc = daily_policy("UTC", "22:00", days);
-            let new = ops::resolve_policy(&doc).unwrap();
-            env.catalog
-                .update_policy(v.id, "P", &doc, env.clock.now())
-                .await
-                .unwrap();
-            ops::policy_replaced(&env.catalog, env.clock.as_ref(), v.id, "P", &old, &new)
-                .await
-                .unwrap()
-        }
-    };
+    let replace = |days: i64| env.replace_policy(&v, "P", daily_policy("UTC", "22:00", days));
     // Longer: every point is kept longer.
     let s = replace(60).await;
     assert_eq!((s.points, s.extended), (6, 6));
@@ -123,8 +103,7 @@ both!(policy_changes_retag_points, "2026-04-01T12:00:00Z", |env| {
         held.iter()
             .all(|p| p.expiry.is_none() && p.hold.as_deref() == Some("retain-data"))
     );
-    env.clock.set(utc("2026-06-01T00:00:00Z"));
-    env.settle(&h).await;
+    env.settle_at(&h, utc("2026-06-01T00:00:00Z")).await;
     assert_eq!(env.points(&item).await.len(), 5);
     let e = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), &stop.item, None)
         .await

@@ -11,7 +11,7 @@ mod support;
 use lifeboat_service::Clock;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use lifeboat_catalog::{Item, JobFilter, Point, job_state};
+use lifeboat_catalog::{Item, Point, job_state};
 use lifeboat_service::ServiceHandle;
 use support::{Env, daily_policy, hourly_policy, make_tree, utc};
 
@@ -21,8 +21,7 @@ async fn walk(env: &Env, h: &ServiceHandle, end: DateTime<Utc>) {
     let mut t = env.clock.now();
     while t < end {
         t += TimeDelta::minutes(30);
-        env.clock.set(t);
-        env.settle(h).await;
+        env.settle_at(h, t).await;
     }
 }
 
@@ -37,25 +36,73 @@ fn expect(list: &[(&str, &str)]) -> Vec<(String, DateTime<Utc>)> {
     list.iter().map(|(k, t)| (k.to_string(), utc(t))).collect()
 }
 
+/// The item's points, oldest first, after checking their (slot, time)
+/// pairs are `want` and that each slot ran [`exactly_once`].
+async fn points_at(env: &Env, item: &Item, want: &[(&str, &str)]) -> Vec<Point> {
+    let points = env.points(item).await;
+    assert_eq!(slots(&points), expect(want));
+    exactly_once(env, item, &points).await;
+    points
+}
+
+fn warning_codes(job: &lifeboat_catalog::Job) -> Vec<&str> {
+    job.warnings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["errorCode"].as_str().unwrap())
+        .collect()
+}
+
 async fn backup_jobs(env: &Env, item: &Item) -> Vec<lifeboat_catalog::Job> {
-    let mut j = env
-        .jobs(JobFilter {
-            item_id: Some(item.id),
-            job_type: Some("Backup".into()),
-            ..JobFilter::default()
-        })
-        .await;
+    let mut j = env.jobs_of_type("Backup", Some(item)).await;
     j.reverse();
     j
 }
 
 async fn store_has(env: &Env, item: &Item, store_id: &str) -> bool {
-    let v = env.storage().open_async(item.vault_id).await.unwrap();
-    tokio::task::spawn_blocking(move || v.point_ids().unwrap())
+    env.store_point_ids(item.vault_id)
         .await
-        .unwrap()
         .iter()
-        .any(|id| id.to_hex() == store_id)
+        .any(|id| id == store_id)
+}
+
+/// Vault `v1` with a daily item (`daily_policy` at `daily_time` New York
+/// time, named `daily_name`) and an every-4-hours item on trees of seeds
+/// `seeds`; a started service that has caught up, walked on to `until`.
+async fn daily_and_hourly(
+    env: &Env,
+    daily_name: &str,
+    daily_time: &str,
+    seeds: (u64, u64),
+    until: &str,
+) -> (lifeboat_catalog::Vault, Item, Item, ServiceHandle) {
+    let src = env.data().join("src");
+    make_tree(&src.join("daily"), seeds.0);
+    make_tree(&src.join("hourly"), seeds.1);
+    let v = env.vault("v1").await;
+    env.policy(
+        &v,
+        daily_name,
+        daily_policy("America/New_York", daily_time, 7),
+    )
+    .await;
+    env.policy(
+        &v,
+        "Every4h",
+        hourly_policy("America/New_York", 4, "00:00", 7, 2),
+    )
+    .await;
+    let daily = env
+        .item(&v, "daily", "path", &src.join("daily"), daily_name)
+        .await;
+    let hourly = env
+        .item(&v, "hourly", "path", &src.join("hourly"), "Every4h")
+        .await;
+    let h = env.start().await;
+    env.settle(&h).await;
+    walk(env, &h, utc(until)).await;
+    (v, daily, hourly, h)
 }
 
 /// Every scheduled job ran once, completed, and made one point.
@@ -74,42 +121,19 @@ async fn exactly_once(env: &Env, item: &Item, points: &[Point]) {
 }
 
 both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
-    let src = env.data().join("src");
-    make_tree(&src.join("daily"), 1);
-    make_tree(&src.join("hourly"), 2);
-    let v = env.vault("v1").await;
-    env.policy(
-        &v,
-        "Daily0230",
-        daily_policy("America/New_York", "02:30", 7),
-    )
-    .await;
-    env.policy(
-        &v,
-        "Every4h",
-        hourly_policy("America/New_York", 4, "00:00", 7, 2),
-    )
-    .await;
-    let daily = env
-        .item(&v, "daily", "path", &src.join("daily"), "Daily0230")
-        .await;
-    let hourly = env
-        .item(&v, "hourly", "path", &src.join("hourly"), "Every4h")
-        .await;
-    let h = env.start().await;
-    env.settle(&h).await;
-    walk(&env, &h, utc("2026-03-09T12:00:00Z")).await;
+    let (v, daily, hourly, h) =
+        daily_and_hourly(&env, "Daily0230", "02:30", (1, 2), "2026-03-09T12:00:00Z").await;
 
     // 02:30 does not exist on 8 March: the run happens at 03:00 EDT.
-    let d = env.points(&daily).await;
-    assert_eq!(
-        slots(&d),
-        expect(&[
+    let d = points_at(
+        &env,
+        &daily,
+        &[
             ("2026-03-08T02:30", "2026-03-08T07:00:00Z"),
             ("2026-03-09T02:30", "2026-03-09T06:30:00Z"),
-        ])
-    );
-    exactly_once(&env, &daily, &d).await;
+        ],
+    )
+    .await;
     for p in &d {
         assert_eq!(p.rule_tags, ["daily"]);
         assert_eq!(p.expiry, Some(p.time + TimeDelta::days(7)));
@@ -117,10 +141,10 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
         assert!(p.size > 200_000);
     }
     // Every 4 wall-clock hours; 00:00 to 04:00 on 8 March is 3 real hours.
-    let hp = env.points(&hourly).await;
-    assert_eq!(
-        slots(&hp),
-        expect(&[
+    let hp = points_at(
+        &env,
+        &hourly,
+        &[
             ("2026-03-07T16:00", "2026-03-07T21:00:00Z"),
             ("2026-03-07T20:00", "2026-03-08T01:00:00Z"),
             ("2026-03-08T00:00", "2026-03-08T05:00:00Z"),
@@ -132,9 +156,9 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
             ("2026-03-09T00:00", "2026-03-09T04:00:00Z"),
             ("2026-03-09T04:00", "2026-03-09T08:00:00Z"),
             ("2026-03-09T08:00", "2026-03-09T12:00:00Z"),
-        ])
-    );
-    exactly_once(&env, &hourly, &hp).await;
+        ],
+    )
+    .await;
     // The last point of each local day is kept by the daily rule; the
     // others only for the 2 instant-restore days.
     let reps = ["2026-03-07T20:00", "2026-03-08T20:00", "2026-03-09T08:00"];
@@ -151,8 +175,7 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
 
     // Jump two days: the instant-restore points up to 06:00Z on the 9th
     // expire and are swept; the missed slots collapse into one late run.
-    env.clock.set(utc("2026-03-11T06:00:00Z"));
-    env.settle(&h).await;
+    env.settle_at(&h, utc("2026-03-11T06:00:00Z")).await;
     let after = env.points(&hourly).await;
     let gone: Vec<&Point> = hp
         .iter()
@@ -187,33 +210,15 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
     let late = backup_jobs(&env, &hourly).await.pop().unwrap();
     assert_eq!(late.slot_key.as_deref(), Some("2026-03-11T00:00"));
     assert_eq!(late.state, job_state::COMPLETED_WITH_WARNINGS);
-    let codes: Vec<&str> = late
-        .warnings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["errorCode"].as_str().unwrap())
-        .collect();
+    let codes = warning_codes(&late);
     assert!(codes.contains(&"SLOTS_MISSED"), "{codes:?}");
     assert_eq!(after.len(), hp.len() - gone.len() + 1);
     let daily_late = backup_jobs(&env, &daily).await.pop().unwrap();
     assert_eq!(daily_late.slot_key.as_deref(), Some("2026-03-10T02:30"));
-    let codes: Vec<&str> = daily_late
-        .warnings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["errorCode"].as_str().unwrap())
-        .collect();
+    let codes = warning_codes(&daily_late);
     assert_eq!(codes, ["SLOT_LATE"]);
     // GC ran after the sweep deleted points.
-    let gcs = env
-        .jobs(JobFilter {
-            vault_id: Some(v.id),
-            job_type: Some("GarbageCollection".into()),
-            ..JobFilter::default()
-        })
-        .await;
+    let gcs = env.vault_jobs(&v, "GarbageCollection").await;
     assert!(!gcs.is_empty());
     assert!(
         gcs.iter().all(|j| j.state == job_state::COMPLETED),
@@ -221,8 +226,7 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
     );
 
     // A week after the first daily point it expires; the second not yet.
-    env.clock.set(utc("2026-03-16T02:00:00Z"));
-    env.settle(&h).await;
+    env.settle_at(&h, utc("2026-03-16T02:00:00Z")).await;
     let d2 = env.points(&daily).await;
     assert!(!d2.iter().any(|p| p.id == d[0].id));
     assert!(!store_has(&env, &daily, &d[0].store_id).await);
@@ -231,47 +235,24 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
 });
 
 both!(fall_back_day, "2026-10-31T16:00:00Z", |env| {
-    let src = env.data().join("src");
-    make_tree(&src.join("daily"), 3);
-    make_tree(&src.join("hourly"), 4);
-    let v = env.vault("v1").await;
-    env.policy(
-        &v,
-        "Daily0130",
-        daily_policy("America/New_York", "01:30", 7),
-    )
-    .await;
-    env.policy(
-        &v,
-        "Every4h",
-        hourly_policy("America/New_York", 4, "00:00", 7, 2),
-    )
-    .await;
-    let daily = env
-        .item(&v, "daily", "path", &src.join("daily"), "Daily0130")
-        .await;
-    let hourly = env
-        .item(&v, "hourly", "path", &src.join("hourly"), "Every4h")
-        .await;
-    let h = env.start().await;
-    env.settle(&h).await;
-    walk(&env, &h, utc("2026-11-02T12:00:00Z")).await;
+    let (_v, daily, hourly, h) =
+        daily_and_hourly(&env, "Daily0130", "01:30", (3, 4), "2026-11-02T12:00:00Z").await;
 
     // 01:30 happens twice on 1 November: the run is at the first (EDT).
-    let d = env.points(&daily).await;
-    assert_eq!(
-        slots(&d),
-        expect(&[
+    points_at(
+        &env,
+        &daily,
+        &[
             ("2026-11-01T01:30", "2026-11-01T05:30:00Z"),
             ("2026-11-02T01:30", "2026-11-02T06:30:00Z"),
-        ])
-    );
-    exactly_once(&env, &daily, &d).await;
+        ],
+    )
+    .await;
     // 00:00 to 04:00 on 1 November is 5 real hours.
-    let hp = env.points(&hourly).await;
-    assert_eq!(
-        slots(&hp),
-        expect(&[
+    let hp = points_at(
+        &env,
+        &hourly,
+        &[
             ("2026-10-31T16:00", "2026-10-31T20:00:00Z"),
             ("2026-10-31T20:00", "2026-11-01T00:00:00Z"),
             ("2026-11-01T00:00", "2026-11-01T04:00:00Z"),
@@ -282,9 +263,9 @@ both!(fall_back_day, "2026-10-31T16:00:00Z", |env| {
             ("2026-11-01T20:00", "2026-11-02T01:00:00Z"),
             ("2026-11-02T00:00", "2026-11-02T05:00:00Z"),
             ("2026-11-02T04:00", "2026-11-02T09:00:00Z"),
-        ])
-    );
-    exactly_once(&env, &hourly, &hp).await;
+        ],
+    )
+    .await;
     let tagged_daily: Vec<&str> = hp
         .iter()
         .filter(|p| p.rule_tags == ["daily"])

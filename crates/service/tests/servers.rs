@@ -17,7 +17,7 @@ use chrono::TimeDelta;
 use lifeboat_catalog::{JobFilter, NewJob, job_state};
 use lifeboat_service::{ServiceHandle, ops};
 use serde_json::json;
-use support::{Env, daily_policy, hourly_policy, make_tree, pseudo_random, utc};
+use support::{Env, daily_policy, hourly_policy, pseudo_random, utc};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_run_each_slot_once() {
@@ -31,8 +31,7 @@ async fn two_servers_run_each_slot_once() {
     .await;
     let mut items = Vec::new();
     for i in 0..6 {
-        let src = env.data().join(format!("src{i}"));
-        make_tree(&src, i);
+        let src = env.tree(&format!("src{i}"), i);
         items.push(
             env.item(&v, &format!("item{i}"), "path", &src, "Every4h")
                 .await,
@@ -50,13 +49,7 @@ async fn two_servers_run_each_slot_once() {
     }
     // Berlin is UTC+2 in June: local 00,04,…,20 → 22Z,02Z,…,18Z.
     for it in &items {
-        let jobs = env
-            .jobs(JobFilter {
-                item_id: Some(it.id),
-                job_type: Some("Backup".into()),
-                ..JobFilter::default()
-            })
-            .await;
+        let jobs = env.jobs_of_type("Backup", Some(it)).await;
         let mut keys: Vec<String> = jobs.iter().map(|j| j.slot_key.clone().unwrap()).collect();
         keys.sort();
         assert_eq!(
@@ -78,10 +71,7 @@ async fn two_servers_run_each_slot_once() {
     }
     // Both servers did some of the work.
     let owners: std::collections::HashSet<String> = env
-        .jobs(JobFilter {
-            job_type: Some("Backup".into()),
-            ..JobFilter::default()
-        })
+        .jobs_of_type("Backup", None)
         .await
         .into_iter()
         .filter_map(|j| j.owner)
@@ -108,41 +98,49 @@ async fn crash_mid_backup(
     for h in servers {
         h.wake();
     }
+    // Crash while the data transfer runs.
+    let j = transferring(env, job.id).await;
+    let owner = j.owner.unwrap();
+    let i = servers.iter().position(|h| h.worker_id() == owner).unwrap();
+    servers[i].abort();
+    (job.id, i)
+}
+
+/// Waits until job `id` is in progress with its data transfer (task 2)
+/// running; fails if the job ends first.
+async fn transferring(env: &Env, id: lifeboat_catalog::JobId) -> lifeboat_catalog::Job {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let j = env.catalog.get_job(job.id).await.unwrap();
-        // Crash while the data transfer runs.
+        let j = env.catalog.get_job(id).await.unwrap();
         if j.state == job_state::IN_PROGRESS && j.tasks[1]["status"] == "InProgress" {
-            let owner = j.owner.unwrap();
-            let i = servers.iter().position(|h| h.worker_id() == owner).unwrap();
-            servers[i].abort();
-            return (job.id, i);
+            return j;
         }
         assert!(
             j.state == job_state::QUEUED || j.state == job_state::IN_PROGRESS,
-            "the job ended before the crash: {j:?}"
+            "the job ended before its transfer ran: {j:?}"
         );
         assert!(std::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
-fn big_source(env: &Env) -> std::path::PathBuf {
+/// Vault `v` with policy `P` and item `big`: 48 MiB in 12 files that do
+/// not compress, so that its backup takes a while.
+async fn big_item(env: &Env) -> (lifeboat_catalog::Vault, lifeboat_catalog::Item) {
+    let v = env.daily_vault("v").await;
     let src = env.data().join("big");
     std::fs::create_dir_all(&src).unwrap();
     for i in 0..12 {
         std::fs::write(src.join(format!("f{i}")), pseudo_random(4 << 20, 100 + i)).unwrap();
     }
-    src
+    let item = env.item(&v, "big", "path", &src, "P").await;
+    (v, item)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dead_servers_job_is_taken_over_after_its_lease() {
     let env = Env::postgres(utc("2026-06-01T00:00:00Z")).await;
-    let v = env.vault("v").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-    let src = big_source(&env);
-    let item = env.item(&v, "big", "path", &src, "P").await;
+    let (v, item) = big_item(&env).await;
     let a = env.start().await;
     let b = env.start().await;
     let (lost, dead) = crash_mid_backup(&env, &[&a, &b], &item).await;
@@ -163,11 +161,7 @@ async fn a_dead_servers_job_is_taken_over_after_its_lease() {
     // The retry ran on B and made a point.
     env.settle(&b).await;
     let retries: Vec<_> = env
-        .jobs(JobFilter {
-            item_id: Some(item.id),
-            job_type: Some("Backup".into()),
-            ..JobFilter::default()
-        })
+        .jobs_of_type("Backup", Some(&item))
         .await
         .into_iter()
         .filter(|r| r.params["retryOf"] == json!(lost.0))
@@ -185,13 +179,7 @@ async fn a_dead_servers_job_is_taken_over_after_its_lease() {
             .unwrap();
         b.wake();
         env.wait_job(sweep.id).await;
-        let store = env.storage().open_async(v.id).await.unwrap();
-        let ids: Vec<String> = tokio::task::spawn_blocking(move || store.point_ids().unwrap())
-            .await
-            .unwrap()
-            .iter()
-            .map(|i| i.to_hex())
-            .collect();
+        let ids = env.store_point_ids(v.id).await;
         let rows = env.points(&item).await;
         assert!(!rows.is_empty());
         for p in &rows {
@@ -213,13 +201,7 @@ async fn a_dead_servers_job_is_taken_over_after_its_lease() {
     // The crashed transfer went on in the dead server's thread and
     // committed a point without a row: a sweep adopted it, on-demand as
     // its store tags say.
-    let sweeps = env
-        .jobs(JobFilter {
-            vault_id: Some(v.id),
-            job_type: Some("ExpirySweep".into()),
-            ..JobFilter::default()
-        })
-        .await;
+    let sweeps = env.vault_jobs(&v, "ExpirySweep").await;
     let adopted = sweeps
         .iter()
         .flat_map(|j| j.warnings.as_array().cloned().unwrap_or_default())
@@ -239,10 +221,7 @@ both!(
     restart_after_an_interrupted_job,
     "2026-06-01T00:00:00Z",
     |env| {
-        let v = env.vault("v").await;
-        env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-        let src = big_source(&env);
-        let item = env.item(&v, "big", "path", &src, "P").await;
+        let (_, item) = big_item(&env).await;
         let a = env.start().await;
         let (lost, _) = crash_mid_backup(&env, &[&a], &item).await;
         // The same machine restarts the server; the old lease runs out.
@@ -271,10 +250,8 @@ both!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dead_predecessor_on_this_host_is_settled_at_start() {
     let env = Env::sqlite(utc("2026-06-01T00:00:00Z")).await;
-    let v = env.vault("v").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-    let src = env.data().join("s");
-    make_tree(&src, 1);
+    let v = env.daily_vault("v").await;
+    let src = env.tree("s", 1);
     let item = env.item(&v, "s", "path", &src, "P").await;
     // A job held by a process of this host that no longer exists.
     let id = env
@@ -309,10 +286,7 @@ async fn a_dead_predecessor_on_this_host_is_settled_at_start() {
 }
 
 both!(cancel_queued_and_running, "2026-06-01T00:00:00Z", |env| {
-    let v = env.vault("v").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-    let src = big_source(&env);
-    let item = env.item(&v, "big", "path", &src, "P").await;
+    let (v, item) = big_item(&env).await;
     // Queued: cancelled at once, never runs.
     let q = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), &item, None)
         .await
@@ -331,14 +305,7 @@ both!(cancel_queued_and_running, "2026-06-01T00:00:00Z", |env| {
         .await
         .unwrap();
     h.wake();
-    loop {
-        let j = env.catalog.get_job(r.id).await.unwrap();
-        if j.state == job_state::IN_PROGRESS && j.tasks[1]["status"] == "InProgress" {
-            break;
-        }
-        assert!(j.state == job_state::QUEUED || j.state == job_state::IN_PROGRESS);
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    transferring(&env, r.id).await;
     // The transfer of 48 MiB is under way: the cancel lands during it.
     let c = ops::cancel_job(&env.catalog, env.clock.as_ref(), r.id)
         .await
@@ -348,10 +315,7 @@ both!(cancel_queued_and_running, "2026-06-01T00:00:00Z", |env| {
     assert_eq!(j.state, job_state::CANCELLED, "{j:?}");
     assert_eq!(j.tasks[1]["status"], "Cancelled");
     assert!(env.points(&item).await.is_empty());
-    let store = env.storage().open_async(v.id).await.unwrap();
-    let n = tokio::task::spawn_blocking(move || store.point_ids().unwrap().len())
-        .await
-        .unwrap();
+    let n = env.store_point_ids(v.id).await.len();
     assert_eq!(n, 0, "the cancelled backup's point was forgotten");
     h.shutdown(Duration::from_secs(10)).await;
 });
@@ -376,16 +340,11 @@ both!(
         .await
         .unwrap();
         env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-        let src = env.data().join("s");
-        make_tree(&src, 1);
+        let src = env.tree("s", 1);
         let item = env.item(&v, "s", "path", &src, "P").await;
         let h = env.start().await;
         for _ in 0..2 {
-            let j = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), &item, None)
-                .await
-                .unwrap();
-            h.wake();
-            assert_eq!(env.wait_job(j.id).await.state, job_state::COMPLETED);
+            env.backup_now(&h, &item).await;
         }
         let e = ops::delete_vault(&env.catalog, env.clock.as_ref(), h.storage(), &v)
             .await
@@ -406,10 +365,7 @@ both!(
         assert_eq!(done.state, job_state::COMPLETED, "{done:?}");
         assert!(env.catalog.get_item_by_id(item.id).await.is_err());
         env.settle(&h).await;
-        let store = env.storage().open_async(v.id).await.unwrap();
-        let n = tokio::task::spawn_blocking(move || store.point_ids().unwrap().len())
-            .await
-            .unwrap();
+        let n = env.store_point_ids(v.id).await.len();
         assert_eq!(n, 0);
         ops::delete_vault(&env.catalog, env.clock.as_ref(), h.storage(), &v)
             .await
@@ -472,12 +428,7 @@ both!(
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let jobs = env
-            .jobs(JobFilter {
-                job_type: Some("Backup".into()),
-                ..JobFilter::default()
-            })
-            .await;
+        let jobs = env.jobs_of_type("Backup", None).await;
         assert_eq!(jobs.len() as i64, n);
         let items: std::collections::HashSet<_> = jobs.iter().map(|j| j.item_id).collect();
         assert_eq!(items.len() as i64, n);
@@ -498,23 +449,13 @@ both!(
     shutdown_puts_a_running_backup_back_in_the_queue,
     "2026-06-01T00:00:00Z",
     |env| {
-        let v = env.vault("v").await;
-        env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-        let src = big_source(&env);
-        let item = env.item(&v, "big", "path", &src, "P").await;
+        let (_, item) = big_item(&env).await;
         let h = env.start().await;
         let job = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), &item, None)
             .await
             .unwrap();
         h.wake();
-        loop {
-            let j = env.catalog.get_job(job.id).await.unwrap();
-            if j.state == job_state::IN_PROGRESS && j.tasks[1]["status"] == "InProgress" {
-                break;
-            }
-            assert!(j.state == job_state::QUEUED || j.state == job_state::IN_PROGRESS);
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        transferring(&env, job.id).await;
         // No grace: the running transfer is given up and the job re-queued.
         h.shutdown(Duration::ZERO).await;
         let j = env.catalog.get_job(job.id).await.unwrap();

@@ -5,22 +5,14 @@
 mod support;
 
 use chrono::{Duration, TimeDelta};
-use lifeboat_catalog::{CatalogError, Item, Page, PointFilter, Vault, job_state};
+use lifeboat_catalog::{
+    CatalogError, Item, Page, Point, PointFilter, PointRetention, Vault, job_state,
+};
 use lifeboat_model::item::StopMode;
 use lifeboat_model::vault::{ImmutabilityState, SoftDeleteState};
 use lifeboat_service::protect::{self, SecurityUpdate};
-use lifeboat_service::{Clock, RestoreRequest, ServiceHandle, ops};
-use support::{Env, daily_policy, make_tree, snapshot, utc};
-
-async fn backup_now(env: &Env, h: &ServiceHandle, item: &Item) -> lifeboat_catalog::Point {
-    let job = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), item, None)
-        .await
-        .unwrap();
-    h.wake();
-    let done = env.wait_job(job.id).await;
-    assert_eq!(done.state, job_state::COMPLETED, "{done:?}");
-    env.points(item).await.pop().unwrap()
-}
+use lifeboat_service::{Clock, ServiceHandle, ops};
+use support::{Env, daily_policy, restore_req, snapshot, utc};
 
 async fn set(env: &Env, v: &Vault, upd: SecurityUpdate) -> Result<Vault, String> {
     let v = env.catalog.get_vault_by_id(v.id).await.unwrap();
@@ -32,6 +24,13 @@ async fn set(env: &Env, v: &Vault, upd: SecurityUpdate) -> Result<Vault, String>
 fn soft(state: SoftDeleteState) -> SecurityUpdate {
     SecurityUpdate {
         soft_delete_state: Some(state),
+        ..SecurityUpdate::default()
+    }
+}
+
+fn soft_days(days: i64) -> SecurityUpdate {
+    SecurityUpdate {
+        soft_delete_retention_period_in_days: Some(days),
         ..SecurityUpdate::default()
     }
 }
@@ -67,22 +66,86 @@ async fn stop_delete(env: &Env, it: &Item) -> Result<ops::StopOutcome, String> {
         .map_err(|e| e.code().to_string())
 }
 
+/// Stop with delete-data soft-deletes `it`.
+async fn assert_soft_deletes(env: &Env, it: &Item) {
+    assert_eq!(
+        stop_delete(env, it).await.unwrap().item.state,
+        "SoftDeleted"
+    );
+}
+
 async fn store_points(env: &Env, v: &Vault) -> usize {
-    env.storage().open(v.id).unwrap().point_ids().unwrap().len()
+    env.store_point_ids(v.id).await.len()
+}
+
+async fn delete_vault(env: &Env, v: &Vault) -> Result<(), String> {
+    ops::delete_vault(&env.catalog, env.clock.as_ref(), &env.storage(), v)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.code().to_string())
+}
+
+/// Resumes protection of `it` (as given, not re-read) under `policy`.
+async fn resume(env: &Env, it: &Item, policy: &str) -> Result<Item, String> {
+    ops::resume_protection(&env.catalog, env.clock.as_ref(), it, policy)
+        .await
+        .map(|(resumed, _)| resumed)
+        .map_err(|e| e.code().to_string())
+}
+
+/// Moves `it` (re-read) to `policy`.
+async fn change_policy(env: &Env, it: &Item, policy: &str) -> Result<(), String> {
+    ops::change_item_policy(
+        &env.catalog,
+        env.clock.as_ref(),
+        &item(env, it).await,
+        policy,
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| e.code().to_string())
+}
+
+/// Stops protection of `it` (re-read) with retain-data.
+async fn stop_retain(env: &Env, it: &Item) -> Item {
+    ops::stop_protection(
+        &env.catalog,
+        env.clock.as_ref(),
+        &item(env, it).await,
+        StopMode::RetainData,
+    )
+    .await
+    .unwrap()
+    .item
+}
+
+/// Gives point `p` the retention `r` in the catalog, then runs an expiry
+/// sweep of `v`, which must complete with warnings; returns them.
+async fn sweep_after(
+    env: &Env,
+    h: &ServiceHandle,
+    v: &Vault,
+    p: &Point,
+    r: &PointRetention,
+) -> String {
+    env.catalog.set_point_retention(p.id, r).await.unwrap();
+    let sweep = ops::enqueue_sweep(&env.catalog, env.clock.as_ref(), v.id)
+        .await
+        .unwrap();
+    h.wake();
+    let done = env.wait_job(sweep.id).await;
+    assert_eq!(done.state, job_state::COMPLETED_WITH_WARNINGS, "{done:?}");
+    done.warnings.to_string()
 }
 
 both!(
     delete_restore_undelete_resume,
     "2026-04-01T12:00:00Z",
     |env| {
-        let src = env.data().join("src");
-        make_tree(&src, 3);
-        let v = env.vault("v").await;
-        env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-        let it = env.item(&v, "docs", "path", &src, "P").await;
+        let (src, v, it) = env.protected_tree("src", 3, "v", "docs").await;
         let h = env.start().await;
-        let p1 = backup_now(&env, &h, &it).await;
-        backup_now(&env, &h, &it).await;
+        let (_, p1) = env.backup_now(&h, &it).await;
+        env.backup_now(&h, &it).await;
 
         // Soft delete is on by default: delete-data soft-deletes.
         let out = stop_delete(&env, &it).await.unwrap();
@@ -110,29 +173,15 @@ both!(
             "INVALID_ITEM_STATE"
         );
         // Resume is refused until undeleted.
-        let e = ops::resume_protection(&env.catalog, env.clock.as_ref(), &out.item, "P")
-            .await
-            .unwrap_err();
-        assert_eq!(e.code(), "INVALID_ITEM_STATE");
+        assert_eq!(
+            resume(&env, &out.item, "P").await.unwrap_err(),
+            "INVALID_ITEM_STATE"
+        );
 
         // A restore from the soft-deleted item works.
         let alt = env.data().join("alt");
-        let job = ops::enqueue_restore(
-            &env.catalog,
-            env.clock.as_ref(),
-            &out.item,
-            &RestoreRequest {
-                point: p1.store_id.clone(),
-                target: alt.to_str().unwrap().into(),
-                conflict: None,
-                include: vec![],
-                format: None,
-            },
-        )
-        .await
-        .unwrap();
-        h.wake();
-        let job = env.wait_job(job.id).await;
+        let req = restore_req(&p1.store_id, alt.to_str().unwrap(), None, &[]);
+        let job = env.restore(&h, &out.item, &req).await;
         assert_eq!(job.state, job_state::COMPLETED, "{job:?}");
         assert_eq!(
             snapshot(&alt.join(src.strip_prefix("/").unwrap())),
@@ -142,14 +191,9 @@ both!(
         // A vault with an active item cannot be deleted; one with only a
         // soft-deleted item is soft-deleted, and comes back.
         let other = env.item(&v, "other", "path", &src, "P").await;
-        let e = ops::delete_vault(&env.catalog, env.clock.as_ref(), &env.storage(), &v)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code(), "VAULT_NOT_EMPTY");
+        assert_eq!(delete_vault(&env, &v).await.unwrap_err(), "VAULT_NOT_EMPTY");
         env.catalog.delete_item(other.id).await.unwrap();
-        ops::delete_vault(&env.catalog, env.clock.as_ref(), &env.storage(), &v)
-            .await
-            .unwrap();
+        delete_vault(&env, &v).await.unwrap();
         assert!(matches!(
             env.catalog.get_vault("v").await,
             Err(CatalogError::NotFound { .. })
@@ -172,16 +216,13 @@ both!(
             .await
             .unwrap_err();
         assert_eq!(e.code(), "INVALID_ITEM_STATE");
-        let (resumed, _) = ops::resume_protection(&env.catalog, env.clock.as_ref(), &back, "P")
-            .await
-            .unwrap();
+        let resumed = resume(&env, &back, "P").await.unwrap();
         assert_eq!(resumed.state, "Protected");
         assert!(resumed.next_run.is_some());
         assert_eq!(env.points(&it).await.len(), 2);
         // Long after the old purge time nothing was purged (and scheduled
         // backups run again).
-        env.clock.set(now + Duration::days(20));
-        env.settle(&h).await;
+        env.settle_at(&h, now + Duration::days(20)).await;
         let pts = env.points(&it).await;
         assert!(pts.len() >= 3, "{pts:?}");
         assert!(pts.iter().any(|p| p.store_id == p1.store_id));
@@ -193,66 +234,42 @@ both!(
     purged_after_the_period_with_alerts,
     "2026-04-01T12:00:00Z",
     |env| {
-        let src = env.data().join("src");
-        make_tree(&src, 4);
-        let v = env.vault("v").await;
-        env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-        let it = env.item(&v, "docs", "path", &src, "P").await;
+        let (_src, v, it) = env.protected_tree("src", 4, "v", "docs").await;
         let h = env.start().await;
-        backup_now(&env, &h, &it).await;
+        env.backup_now(&h, &it).await;
         // The retention in force at delete time governs: 20 days, then lowered.
-        set(
-            &env,
-            &v,
-            SecurityUpdate {
-                soft_delete_retention_period_in_days: Some(20),
-                ..SecurityUpdate::default()
-            },
-        )
-        .await
-        .unwrap();
+        set(&env, &v, soft_days(20)).await.unwrap();
         let out = stop_delete(&env, &it).await.unwrap();
         let t0 = env.clock.now();
         assert_eq!(out.item.purge_at, Some(t0 + Duration::days(20)));
-        set(
-            &env,
-            &v,
-            SecurityUpdate {
-                soft_delete_retention_period_in_days: Some(14),
-                ..SecurityUpdate::default()
-            },
-        )
-        .await
-        .unwrap();
+        set(&env, &v, soft_days(14)).await.unwrap();
         assert_eq!(
             item(&env, &it).await.purge_at,
             Some(t0 + Duration::days(20))
         );
         // The vault now holds only a soft-deleted item: it is soft-deleted too.
-        ops::delete_vault(&env.catalog, env.clock.as_ref(), &env.storage(), &v)
-            .await
-            .unwrap();
+        delete_vault(&env, &v).await.unwrap();
         let dv = env.catalog.get_deleted_vault("v").await.unwrap();
         assert_eq!(dv.purge_at, Some(t0 + Duration::days(20)));
 
         // Day 17: still there, no warning yet.
-        env.clock.set(t0 + Duration::days(17) + Duration::hours(1));
-        env.settle(&h).await;
+        env.settle_at(&h, t0 + Duration::days(17) + Duration::hours(1))
+            .await;
         assert_eq!(env.points(&it).await.len(), 1);
         assert_eq!(alerts(&env, &v).await, ["delete-backup-data"]);
         // Day 18.5: the upcoming-purge alert, once however many sweeps run.
-        env.clock.set(t0 + Duration::days(18) + Duration::hours(12));
-        env.settle(&h).await;
-        env.clock.set(t0 + Duration::days(18) + Duration::hours(14));
-        env.settle(&h).await;
+        env.settle_at(&h, t0 + Duration::days(18) + Duration::hours(12))
+            .await;
+        env.settle_at(&h, t0 + Duration::days(18) + Duration::hours(14))
+            .await;
         assert_eq!(
             alerts(&env, &v).await,
             ["delete-backup-data", "upcoming-purge"]
         );
         assert_eq!(store_points(&env, &v).await, 1);
         // Day 20: purged, in the catalog and in the store.
-        env.clock.set(t0 + Duration::days(20) + Duration::hours(1));
-        env.settle(&h).await;
+        env.settle_at(&h, t0 + Duration::days(20) + Duration::hours(1))
+            .await;
         assert!(matches!(
             env.catalog.get_item_by_id(it.id).await,
             Err(CatalogError::NotFound { .. })
@@ -265,8 +282,8 @@ both!(
         // The empty soft-deleted vault goes for good at the next hour, store
         // and all.
         assert!(env.catalog.get_deleted_vault("v").await.is_ok());
-        env.clock.set(t0 + Duration::days(20) + Duration::hours(2));
-        env.settle(&h).await;
+        env.settle_at(&h, t0 + Duration::days(20) + Duration::hours(2))
+            .await;
         assert!(matches!(
             env.catalog.get_vault_by_id(v.id).await,
             Err(CatalogError::NotFound { .. })
@@ -280,22 +297,11 @@ both!(
     always_on_and_disabled_soft_delete,
     "2026-04-01T12:00:00Z",
     |env| {
-        let src = env.data().join("src");
-        make_tree(&src, 5);
-        let v = env.vault("v").await;
-        env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
+        let src = env.tree("src", 5);
+        let v = env.daily_vault("v").await;
         // Days out of range.
         for d in [13, 181] {
-            let e = set(
-                &env,
-                &v,
-                SecurityUpdate {
-                    soft_delete_retention_period_in_days: Some(d),
-                    ..SecurityUpdate::default()
-                },
-            )
-            .await
-            .unwrap_err();
+            let e = set(&env, &v, soft_days(d)).await.unwrap_err();
             assert_eq!(e, "INVALID_VAULT_SETTINGS");
         }
         // Disabled: an alert, and delete-data deletes at once.
@@ -305,7 +311,7 @@ both!(
         assert_eq!(alerts(&env, &v).await, ["soft-delete-disabled"]);
         let it = env.item(&v, "docs", "path", &src, "P").await;
         let h = env.start().await;
-        backup_now(&env, &h, &it).await;
+        env.backup_now(&h, &it).await;
         let out = stop_delete(&env, &it).await.unwrap();
         env.wait_job(out.job.unwrap().id).await;
         env.settle(&h).await;
@@ -331,11 +337,8 @@ both!(
         );
         // And it soft-deletes.
         let it = env.item(&v, "again", "path", &src, "P").await;
-        backup_now(&env, &h, &it).await;
-        assert_eq!(
-            stop_delete(&env, &it).await.unwrap().item.state,
-            "SoftDeleted"
-        );
+        env.backup_now(&h, &it).await;
+        assert_soft_deletes(&env, &it).await;
         h.shutdown(std::time::Duration::from_secs(10)).await;
     }
 );
@@ -344,33 +347,14 @@ both!(
     retention_cut_soft_deletes_points,
     "2026-04-01T12:00:00Z",
     |env| {
-        let src = env.data().join("s");
-        make_tree(&src, 6);
-        let v = env.vault("v").await;
-        env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-        let it = env.item(&v, "s", "path", &src, "P").await;
+        let (_src, v, it) = env.protected_tree("s", 6, "v", "s").await;
         let h = env.start().await;
         for day in 1..=9 {
-            env.clock.set(utc(&format!("2026-04-0{day}T22:00:00Z")));
-            env.settle(&h).await;
+            env.settle_at(&h, utc(&format!("2026-04-0{day}T22:00:00Z")))
+                .await;
         }
         assert_eq!(env.points(&it).await.len(), 9);
-        let replace = |days: i64| {
-            let env = &env;
-            async move {
-                let old = env.catalog.get_policy(v.id, "P").await.unwrap();
-                let old = ops::resolve_policy(&old.document).unwrap();
-                let doc = daily_policy("UTC", "22:00", days);
-                let new = ops::resolve_policy(&doc).unwrap();
-                env.catalog
-                    .update_policy(v.id, "P", &doc, env.clock.now())
-                    .await
-                    .unwrap();
-                ops::policy_replaced(&env.catalog, env.clock.as_ref(), v.id, "P", &old, &new)
-                    .await
-                    .unwrap()
-            }
-        };
+        let replace = |days: i64| env.replace_policy(&v, "P", daily_policy("UTC", "22:00", days));
         let all = |_: &Env| {
             let cat = env.catalog.clone();
             async move {
@@ -402,13 +386,12 @@ both!(
             &env.catalog,
             env.clock.as_ref(),
             &it,
-            &RestoreRequest {
-                point: deleted[0].store_id.clone(),
-                target: env.data().join("x").to_str().unwrap().into(),
-                conflict: None,
-                include: vec![],
-                format: None,
-            },
+            &restore_req(
+                &deleted[0].store_id,
+                env.data().join("x").to_str().unwrap(),
+                None,
+                &[],
+            ),
         )
         .await
         .unwrap_err();
@@ -422,11 +405,10 @@ both!(
         let s = replace(7).await;
         assert_eq!(s.soft_deleted, 2, "{s:?}");
         let cut = env.clock.now();
-        env.clock.set(cut + Duration::days(13));
-        env.settle(&h).await;
+        env.settle_at(&h, cut + Duration::days(13)).await;
         assert!(all(&env).await.iter().any(|p| p.deleted_at.is_some()));
-        env.clock.set(cut + Duration::days(14) + Duration::hours(1));
-        env.settle(&h).await;
+        env.settle_at(&h, cut + Duration::days(14) + Duration::hours(1))
+            .await;
         assert!(all(&env).await.iter().all(|p| p.deleted_at.is_none()));
         let left = all(&env).await.len();
         assert_eq!(store_points(&env, &v).await, left);
@@ -435,19 +417,14 @@ both!(
 );
 
 both!(immutable_vault_refusals, "2026-04-01T12:00:00Z", |env| {
-    let src = env.data().join("src");
-    make_tree(&src, 8);
-    let v = env.vault("v").await;
-    env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
+    let (_src, v, it) = env.protected_tree("src", 8, "v", "docs").await;
     env.policy(&v, "Short", daily_policy("UTC", "22:00", 7))
         .await;
     env.policy(&v, "Long", daily_policy("UTC", "22:00", 60))
         .await;
-    let it = env.item(&v, "docs", "path", &src, "P").await;
     let h = env.start().await;
     // A scheduled point (on-demand ones keep their own retain-until).
-    env.clock.set(utc("2026-04-01T22:00:00Z"));
-    env.settle(&h).await;
+    env.settle_at(&h, utc("2026-04-01T22:00:00Z")).await;
     assert_eq!(env.points(&it).await.len(), 1);
     // Disabled cannot jump to Locked.
     assert_eq!(
@@ -482,49 +459,20 @@ both!(immutable_vault_refusals, "2026-04-01T12:00:00Z", |env| {
         assert_eq!(e.code(), "IMMUTABLE_RETENTION_REDUCTION");
         protect::check_policy_edit(&vault, "P", &old, &long).unwrap();
         // Moving the item to a shorter policy; to a longer one is fine.
-        let e = ops::change_item_policy(
-            &env.catalog,
-            env.clock.as_ref(),
-            &item(&env, &it).await,
-            "Short",
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(e.code(), "IMMUTABLE_POLICY_SWAP_REDUCTION");
-        ops::change_item_policy(
-            &env.catalog,
-            env.clock.as_ref(),
-            &item(&env, &it).await,
-            "Long",
-        )
-        .await
-        .unwrap();
-        ops::change_item_policy(
-            &env.catalog,
-            env.clock.as_ref(),
-            &item(&env, &it).await,
-            "P",
-        )
-        .await
-        .unwrap_err();
+        assert_eq!(
+            change_policy(&env, &it, "Short").await.unwrap_err(),
+            "IMMUTABLE_POLICY_SWAP_REDUCTION"
+        );
+        change_policy(&env, &it, "Long").await.unwrap();
+        change_policy(&env, &it, "P").await.unwrap_err();
         // Stop with retain-data is allowed; resuming with a policy that
         // lets points go earlier is not.
-        let stopped = ops::stop_protection(
-            &env.catalog,
-            env.clock.as_ref(),
-            &item(&env, &it).await,
-            StopMode::RetainData,
-        )
-        .await
-        .unwrap()
-        .item;
-        let e = ops::resume_protection(&env.catalog, env.clock.as_ref(), &stopped, "Short")
-            .await
-            .unwrap_err();
-        assert_eq!(e.code(), "IMMUTABLE_POLICY_SWAP_REDUCTION");
-        ops::resume_protection(&env.catalog, env.clock.as_ref(), &stopped, "Long")
-            .await
-            .unwrap();
+        let stopped = stop_retain(&env, &it).await;
+        assert_eq!(
+            resume(&env, &stopped, "Short").await.unwrap_err(),
+            "IMMUTABLE_POLICY_SWAP_REDUCTION"
+        );
+        resume(&env, &stopped, "Long").await.unwrap();
     }
     // Locked is for ever.
     for s in [ImmutabilityState::Unlocked, ImmutabilityState::Disabled] {
@@ -537,19 +485,9 @@ both!(immutable_vault_refusals, "2026-04-01T12:00:00Z", |env| {
         .await
         .unwrap();
     // Once every point has expired, delete-data is allowed again.
-    ops::stop_protection(
-        &env.catalog,
-        env.clock.as_ref(),
-        &item(&env, &it).await,
-        StopMode::RetainData,
-    )
-    .await
-    .unwrap();
+    stop_retain(&env, &it).await;
     env.clock.set(env.clock.now() + Duration::days(61));
-    assert_eq!(
-        stop_delete(&env, &it).await.unwrap().item.state,
-        "SoftDeleted"
-    );
+    assert_soft_deletes(&env, &it).await;
     h.shutdown(std::time::Duration::from_secs(10)).await;
 });
 
@@ -559,20 +497,16 @@ both!(
     locked_store_refuses_direct_deletes,
     "2031-01-10T12:00:00Z",
     |env| {
-        let src = env.data().join("src");
-        make_tree(&src, 9);
-        let v = env.vault("v").await;
-        env.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
-        let it = env.item(&v, "docs", "path", &src, "P").await;
+        let (_src, v, it) = env.protected_tree("src", 9, "v", "docs").await;
         let h = env.start().await;
-        let before = backup_now(&env, &h, &it).await;
+        let (_, before) = env.backup_now(&h, &it).await;
         set(&env, &v, immutability(ImmutabilityState::Unlocked))
             .await
             .unwrap();
         set(&env, &v, immutability(ImmutabilityState::Locked))
             .await
             .unwrap();
-        let after = backup_now(&env, &h, &it).await;
+        let (_, after) = env.backup_now(&h, &it).await;
         let store = env.storage().open(v.id).unwrap();
         assert!(lifeboat_store::immutable::is_locked(&store).unwrap());
         for p in [&before, &after] {
@@ -590,43 +524,21 @@ both!(
         }
         // A bug that marks a point expired in the catalog: the sweep checks
         // the rules' expiry and refuses.
-        let mut r = lifeboat_catalog::PointRetention {
+        let mut r = PointRetention {
             rule_tags: before.rule_tags.clone(),
             expiry: Some(env.clock.now() - TimeDelta::hours(1)),
             rule_name: before.rule_name.clone(),
             rule_expiry: before.rule_expiry,
             hold: None,
         };
-        env.catalog
-            .set_point_retention(before.id, &r)
-            .await
-            .unwrap();
-        let sweep = ops::enqueue_sweep(&env.catalog, env.clock.as_ref(), v.id)
-            .await
-            .unwrap();
-        h.wake();
-        let done = env.wait_job(sweep.id).await;
-        assert_eq!(done.state, job_state::COMPLETED_WITH_WARNINGS, "{done:?}");
-        assert!(
-            done.warnings
-                .to_string()
-                .contains("IMMUTABLE_POINT_NOT_EXPIRED")
-        );
+        let warnings = sweep_after(&env, &h, &v, &before, &r).await;
+        assert!(warnings.contains("IMMUTABLE_POINT_NOT_EXPIRED"));
         assert_eq!(store_points(&env, &v).await, 2);
         // A worse bug that gets the rules' expiry wrong too: the store itself
         // refuses, nothing is lost.
         r.rule_expiry = r.expiry;
-        env.catalog
-            .set_point_retention(before.id, &r)
-            .await
-            .unwrap();
-        let sweep = ops::enqueue_sweep(&env.catalog, env.clock.as_ref(), v.id)
-            .await
-            .unwrap();
-        h.wake();
-        let done = env.wait_job(sweep.id).await;
-        assert_eq!(done.state, job_state::COMPLETED_WITH_WARNINGS, "{done:?}");
-        assert!(done.warnings.to_string().contains("IMMUTABLE_POINT_HELD"));
+        let warnings = sweep_after(&env, &h, &v, &before, &r).await;
+        assert!(warnings.contains("IMMUTABLE_POINT_HELD"));
         assert_eq!(store_points(&env, &v).await, 2);
         assert_eq!(env.points(&it).await.len(), 2);
         r.rule_expiry = before.rule_expiry;

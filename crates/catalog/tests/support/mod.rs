@@ -8,7 +8,8 @@
 
 #![allow(dead_code)]
 
-use lifeboat_catalog::{Catalog, Dialect};
+use chrono::{DateTime, TimeDelta, Utc};
+use lifeboat_catalog::{Catalog, Dialect, Item, NewItem, NewPoint, NewVault, Vault};
 use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 
@@ -173,6 +174,60 @@ async fn drop_stale_databases(conn: &mut PgConnection) {
         )))
         .execute(&mut *conn)
         .await;
+    }
+}
+
+/// Vault `v` (recovery-services, LRS) with an empty policy `P` and one
+/// protected path item `a` (source `/srv/a`, next run `next_run`), all
+/// created at `created`.
+pub async fn vault_with_item(
+    cat: &Catalog,
+    created: DateTime<Utc>,
+    next_run: Option<DateTime<Utc>>,
+) -> (Vault, Item) {
+    let v = cat
+        .create_vault(&NewVault {
+            name: "v".into(),
+            kind: "recovery-services".into(),
+            redundancy: "LRS".into(),
+            settings: serde_json::json!({}),
+            created,
+        })
+        .await
+        .unwrap();
+    cat.create_policy(v.id, "P", &serde_json::json!({}), created)
+        .await
+        .unwrap();
+    let it = cat
+        .create_item(&NewItem {
+            vault_id: v.id,
+            name: "a".into(),
+            workload: "path".into(),
+            source: "/srv/a".into(),
+            policy_name: Some("P".into()),
+            state: "Protected".into(),
+            health: "Passed".into(),
+            settings: serde_json::json!({}),
+            next_run,
+            created,
+        })
+        .await
+        .unwrap();
+    (v, it)
+}
+
+/// A daily point of `it` at `time`: 10 bytes (5 added), expiring a week later.
+pub fn point(it: &Item, store_id: &str, time: DateTime<Utc>) -> NewPoint {
+    NewPoint {
+        item_id: it.id,
+        store_id: store_id.into(),
+        time,
+        consistency: "file-system".into(),
+        tier: "vault".into(),
+        size: 10,
+        added_bytes: 5,
+        rule_tags: vec!["daily".into()],
+        expiry: Some(time + TimeDelta::days(7)),
     }
 }
 

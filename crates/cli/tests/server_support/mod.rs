@@ -60,14 +60,43 @@ impl Run {
             )
         })
     }
+
+    /// Fails unless the run exited with `code` and printed `ERROR: (CODE)`.
+    pub fn failed(self, code: i32, error_code: &str) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(&format!("ERROR: ({error_code})")),
+            "expected ERROR: ({error_code}) on stderr, got:\n{}",
+            self.stderr
+        );
+        self
+    }
 }
 
 /// Runs a command to the end; kills it if it hangs.
-pub fn run_bounded(mut cmd: Command, what: &str) -> Run {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+pub fn run_bounded(cmd: Command, what: &str) -> Run {
+    run_bounded_input(cmd, what, None)
+}
+
+/// Like [`run_bounded`], with `input` written to stdin (else stdin is empty).
+pub fn run_bounded_input(mut cmd: Command, what: &str, input: Option<&str>) -> Run {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run lifeboat");
+    if let Some(text) = input {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(text.as_bytes()).expect("write stdin");
+    }
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let out_t = std::thread::spawn(move || {
@@ -228,6 +257,28 @@ impl ServerProc {
         self.child.id()
     }
 
+    /// Starts the server again on the same port and options after
+    /// [`ServerProc::kill`].
+    pub fn restart(&mut self) {
+        let port: u16 = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the URL ends in a port");
+        for _ in 0..50 {
+            self.child = spawn(&self.opts, port);
+            if wait_ready(&mut self.child, &self.url) {
+                return;
+            }
+            // The port may linger for a moment after the kill.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("lifeboat server did not restart; log:\n{}", self.log());
+    }
+
     /// SIGKILL: no shutdown, the jobs it held keep their leases.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -297,16 +348,38 @@ impl Cli {
 
     /// `lifeboat backup ARGS` against the server at `url`.
     pub fn backup_at(&self, url: &str, args: &[&str]) -> Run {
+        let mut cmd = self.command(url, &prepend("backup", args));
+        cmd.env("LIFEBOAT_TOKEN", TOKEN);
+        run_bounded(cmd, &format!("lifeboat backup {args:?}"))
+    }
+
+    /// `lifeboat ARGS` with this client's configuration folder and
+    /// LIFEBOAT_SERVER=`url`, and none of the test's own LIFEBOAT_TOKEN,
+    /// LIFEBOAT_OUTPUT or LIFEBOAT_PAGE_SIZE.
+    pub fn command(&self, url: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
-        cmd.arg("backup")
-            .args(args)
+        cmd.args(args)
             .env("XDG_CONFIG_HOME", self.home.join("config"))
             .env("HOME", &self.home)
             .env("LIFEBOAT_SERVER", url)
-            .env("LIFEBOAT_TOKEN", TOKEN)
+            .env_remove("LIFEBOAT_TOKEN")
             .env_remove("LIFEBOAT_OUTPUT")
             .env_remove("LIFEBOAT_PAGE_SIZE");
-        run_bounded(cmd, &format!("lifeboat backup {args:?}"))
+        cmd
+    }
+
+    /// [`Cli::command`] with extra environment (an empty value removes the
+    /// variable) and `input` on stdin, run to the end.
+    pub fn run(&self, url: &str, args: &[&str], envs: &[(&str, &str)], input: Option<&str>) -> Run {
+        let mut cmd = self.command(url, args);
+        for (k, v) in envs {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        run_bounded_input(cmd, &format!("lifeboat {args:?}"), input)
     }
 
     /// `lifeboat store ARGS` (a vault folder directly).
@@ -341,6 +414,13 @@ impl Cli {
             .json(),
         )
     }
+}
+
+/// `first` followed by `rest`.
+pub fn prepend<'a>(first: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![first];
+    v.extend_from_slice(rest);
+    v
 }
 
 pub fn as_list(v: Value) -> Vec<Value> {

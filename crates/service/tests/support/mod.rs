@@ -5,17 +5,17 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use lifeboat_catalog::{
     Catalog, Item, Job, JobFilter, JobId, NewItem, NewVault, Page, Point, PointFilter, Vault,
-    job_state,
+    VaultId, job_state,
 };
 use lifeboat_service::{
-    Clock, ManualClock, Service, ServiceConfig, ServiceHandle, VaultStorage, ops,
+    Clock, ManualClock, RestoreRequest, Service, ServiceConfig, ServiceHandle, VaultStorage, ops,
 };
 use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
 use serde_json::{Value, json};
@@ -214,6 +214,12 @@ impl Env {
         }
     }
 
+    /// Sets the clock to `t` and waits until the service has caught up.
+    pub async fn settle_at(&self, h: &ServiceHandle, t: DateTime<Utc>) {
+        self.clock.set(t);
+        self.settle(h).await;
+    }
+
     /// Waits (real time) until job `id` has ended.
     pub async fn wait_job(&self, id: JobId) -> Job {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -238,6 +244,103 @@ impl Env {
                 None => return out,
             }
         }
+    }
+
+    /// `make_tree` at `<data>/<dir>` with `seed`.
+    pub fn tree(&self, dir: &str, seed: u64) -> PathBuf {
+        let src = self.data().join(dir);
+        make_tree(&src, seed);
+        src
+    }
+
+    /// A vault with policy `P`: daily at 22:00 UTC, points kept 30 days.
+    pub async fn daily_vault(&self, name: &str) -> Vault {
+        let v = self.vault(name).await;
+        self.policy(&v, "P", daily_policy("UTC", "22:00", 30)).await;
+        v
+    }
+
+    /// A [`Env::tree`] protected as path item `item` under `P` of a new
+    /// [`Env::daily_vault`] `vault`.
+    pub async fn protected_tree(
+        &self,
+        dir: &str,
+        seed: u64,
+        vault: &str,
+        item: &str,
+    ) -> (PathBuf, Vault, Item) {
+        let src = self.tree(dir, seed);
+        let v = self.daily_vault(vault).await;
+        let it = self.item(&v, item, "path", &src, "P").await;
+        (src, v, it)
+    }
+
+    /// Queues an on-demand backup of `item`, runs it to the end and
+    /// asserts it completed; the job and the item's newest point.
+    pub async fn backup_now(&self, h: &ServiceHandle, item: &Item) -> (Job, Point) {
+        let job = ops::enqueue_backup_now(&self.catalog, self.clock.as_ref(), item, None)
+            .await
+            .unwrap();
+        h.wake();
+        let done = self.wait_job(job.id).await;
+        assert_eq!(done.state, job_state::COMPLETED, "{done:?}");
+        let point = self.points(item).await.pop().unwrap();
+        (done, point)
+    }
+
+    /// Queues a restore of `item` and waits until it has ended.
+    pub async fn restore(&self, h: &ServiceHandle, item: &Item, req: &RestoreRequest) -> Job {
+        let job = ops::enqueue_restore(&self.catalog, self.clock.as_ref(), item, req)
+            .await
+            .unwrap();
+        h.wake();
+        self.wait_job(job.id).await
+    }
+
+    /// Replaces policy `name` of `v` with `doc` as the API does: the new
+    /// document is stored and the points it governs are re-tagged.
+    pub async fn replace_policy(&self, v: &Vault, name: &str, doc: Value) -> ops::RetagSummary {
+        let old = self.catalog.get_policy(v.id, name).await.unwrap();
+        let old = ops::resolve_policy(&old.document).unwrap();
+        let new = ops::resolve_policy(&doc).unwrap();
+        self.catalog
+            .update_policy(v.id, name, &doc, self.clock.now())
+            .await
+            .unwrap();
+        ops::policy_replaced(&self.catalog, self.clock.as_ref(), v.id, name, &old, &new)
+            .await
+            .unwrap()
+    }
+
+    /// The ids (hex) of the points the vault's store holds.
+    pub async fn store_point_ids(&self, vault: VaultId) -> Vec<String> {
+        let store = self.storage().open_async(vault).await.unwrap();
+        tokio::task::spawn_blocking(move || store.point_ids().unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .map(|id| id.to_hex())
+            .collect()
+    }
+
+    /// Jobs of `job_type`, of `item` only when given, newest first.
+    pub async fn jobs_of_type(&self, job_type: &str, item: Option<&Item>) -> Vec<Job> {
+        self.jobs(JobFilter {
+            item_id: item.map(|i| i.id),
+            job_type: Some(job_type.into()),
+            ..JobFilter::default()
+        })
+        .await
+    }
+
+    /// Jobs of `job_type` for vault `v`, newest first.
+    pub async fn vault_jobs(&self, v: &Vault, job_type: &str) -> Vec<Job> {
+        self.jobs(JobFilter {
+            vault_id: Some(v.id),
+            job_type: Some(job_type.into()),
+            ..JobFilter::default()
+        })
+        .await
     }
 
     /// An item's points, oldest first.
@@ -299,6 +402,23 @@ pub fn hourly_policy(tz: &str, interval: i64, start: &str, days: i64, instant_da
         "retentionPolicy": {"retentionPolicyType": "LongTermRetentionPolicy",
             "dailySchedule": {"retentionDuration": {"count": days, "durationType": "Days"}}}
     })
+}
+
+/// A restore request for `point` to `target` (`original` for the item's
+/// own source).
+pub fn restore_req(
+    point: &str,
+    target: &str,
+    conflict: Option<&str>,
+    include: &[&str],
+) -> RestoreRequest {
+    RestoreRequest {
+        point: point.into(),
+        target: target.into(),
+        conflict: conflict.map(str::to_string),
+        include: include.iter().map(|s| s.to_string()).collect(),
+        format: None,
+    }
 }
 
 /// A folder with a few files of known content.
