@@ -16,7 +16,7 @@ use crate::format::*;
 use crate::id::{ChunkId, LeaseId, PackId, PointId, SegmentId};
 use crate::index::{Index, Location, segment_name};
 use crate::lease::{Lease, live_leases, live_leases_of, oldest_live_start};
-use crate::manifest::{Point, PointKind, point_name};
+use crate::manifest::{Point, Workload, point_name};
 use crate::pack::{PackBuilder, PackEntry, pack_name, parse_header, parse_trailer};
 use crate::retention::{Decision, KeepPolicy, decide};
 use crate::tree::TreeReader;
@@ -43,11 +43,11 @@ pub fn plan_forget(vault: &Vault, policy: &KeepPolicy) -> Result<Vec<ForgetItem>
         ));
     }
     let (points, _) = vault.points()?;
-    type Group = (String, PointKind, Vec<String>);
+    type Group = (String, Workload, Vec<String>);
     let mut groups: HashMap<Group, Vec<(PointId, &Point)>> = HashMap::new();
     for (id, p) in &points {
         groups
-            .entry((p.host.clone(), p.kind, p.paths.clone()))
+            .entry((p.host.clone(), p.kind.clone(), p.paths.clone()))
             .or_default()
             .push((*id, p));
     }
