@@ -197,7 +197,9 @@ impl Point {
         let json = decode_encoded(&plain, 64 << 20, what)?;
         let bad = |e: serde_json::Error| Error::corrupt(what, format!("manifest: {e}"));
         let point: Point = if version == POINT_VERSION_V1 {
-            serde_json::from_slice::<PointV1>(&json).map_err(bad)?.into()
+            serde_json::from_slice::<PointV1>(&json)
+                .map_err(bad)?
+                .into()
         } else {
             serde_json::from_slice(&json).map_err(bad)?
         };

@@ -165,7 +165,10 @@ fn a_disk_backup_with_changed_extents_reads_only_those() {
     let got = restored_bytes(&v, &second.id, &second.point, &tmp.path().join("r2"));
     assert!(got == now, "restored image differs from the source");
     let old = restored_bytes(&v, &first.id, &first.point, &tmp.path().join("r1"));
-    assert_eq!(&old[(1 << 20) + 100..(1 << 20) + 110], &noise(1, 12 << 20)[(1 << 20) + 100..(1 << 20) + 110]);
+    assert_eq!(
+        &old[(1 << 20) + 100..(1 << 20) + 110],
+        &noise(1, 12 << 20)[(1 << 20) + 100..(1 << 20) + 110]
+    );
     assert!(old != now);
     assert!(verify(&v, ReadData::All, false).unwrap().is_clean());
 }
@@ -364,4 +367,11 @@ fn a_writer_dropped_without_commit_leaves_no_point_and_no_lease() {
     assert!(v.point_ids().unwrap().is_empty());
     assert!(v.backend().list("leases/").unwrap().is_empty());
     assert!(verify(&v, ReadData::All, false).unwrap().is_clean());
+    // The next backup goes ahead as usual.
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("a"), b"a").unwrap();
+    let out = common::backup(&v, &src);
+    assert_eq!(out.point.kind, Workload::FILES);
+    assert_eq!(v.point_ids().unwrap(), vec![out.id]);
 }

@@ -147,11 +147,7 @@ fn disk_point(
 }
 
 /// The disk entry named `name` in a point, read through the writer's index.
-fn parent_disk_entry(
-    w: &PointWriter<'_>,
-    id: &crate::id::PointId,
-    name: &str,
-) -> Option<Entry> {
+fn parent_disk_entry(w: &PointWriter<'_>, id: &crate::id::PointId, name: &str) -> Option<Entry> {
     let vault = w.vault();
     let point = vault.load_point(id).ok()?;
     let index = w.index().clone();

@@ -218,10 +218,7 @@ impl Run<'_, '_> {
             }
             Err(err) => return Err(err),
         }
-        self.w
-            .progress()
-            .files_done
-            .fetch_add(1, Ordering::Relaxed);
+        self.w.progress().files_done.fetch_add(1, Ordering::Relaxed);
         self.emit(&e)
     }
 
@@ -280,7 +277,6 @@ impl Run<'_, '_> {
             || after.ctime_nsec() != before.ctime_nsec();
         Ok((chunks, read, changed))
     }
-
 }
 
 pub fn backup_files(
