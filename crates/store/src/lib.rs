@@ -27,6 +27,7 @@
 pub mod backend;
 pub mod backup;
 pub mod blob;
+pub mod blocks;
 pub mod browse;
 pub mod config;
 pub mod crypto;
