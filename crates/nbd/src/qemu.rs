@@ -188,6 +188,19 @@ impl QemuNbdExport {
         }
     }
 
+    /// If qemu-nbd has exited, what it said (after a failed connection).
+    pub fn exit_error(&mut self) -> Option<Error> {
+        std::thread::sleep(Duration::from_millis(50));
+        let st = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        let text =
+            std::fs::read_to_string(self.dir.path().join("qemu-nbd.log")).unwrap_or_default();
+        Some(Error::Qemu(format!(
+            "qemu-nbd exited ({st}): {}",
+            text.trim()
+        )))
+    }
+
     /// The unix socket the export listens on.
     pub fn socket(&self) -> &Path {
         &self.socket

@@ -207,7 +207,7 @@ pub fn read_read_reply(r: &mut impl Read, req: &Request, buf: &mut [u8]) -> Resu
                 }
                 let at = read_u64(r, "a data chunk")?;
                 let n = (len - 8) as u64;
-                let end = at.checked_add(n).unwrap_or(u64::MAX);
+                let end = at.saturating_add(n);
                 if at < req.offset || end > req.end() {
                     return Err(Error::Protocol(format!(
                         "data chunk {at}..{end} outside the read {}..{}",
@@ -225,7 +225,7 @@ pub fn read_read_reply(r: &mut impl Read, req: &Request, buf: &mut [u8]) -> Resu
                 }
                 let at = read_u64(r, "a hole chunk")?;
                 let n = read_u32(r, "a hole chunk")? as u64;
-                let end = at.checked_add(n).unwrap_or(u64::MAX);
+                let end = at.saturating_add(n);
                 if n == 0 || at < req.offset || end > req.end() {
                     return Err(Error::Protocol(format!(
                         "hole chunk {at}+{n} outside the read {}..{}",

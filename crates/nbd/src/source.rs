@@ -42,8 +42,11 @@ fn connect(socket: &Path, req: &HandshakeRequest) -> Result<NbdClient<UnixStream
 impl NbdBlockSource {
     /// Exports `image` with qemu-nbd and connects to it.
     pub fn open(image: &Path, opts: &ExportOptions) -> Result<Self> {
-        let export = QemuNbdExport::start(image, opts)?;
-        let mut s = Self::connect(export.socket(), "", opts.bitmap.as_deref())?;
+        let mut export = QemuNbdExport::start(image, opts)?;
+        let mut s = match Self::connect(export.socket(), "", opts.bitmap.as_deref()) {
+            Ok(s) => s,
+            Err(e) => return Err(export.exit_error().unwrap_or(e)),
+        };
         s.export = Some(export);
         Ok(s)
     }
