@@ -449,8 +449,9 @@ async fn seed(a: &Args) -> Res<Value> {
                 .create_item(&NewItem {
                     vault_id: vault.id,
                     name: format!("item-{i:03}"),
-                    workload: "path".into(),
-                    source: format!("/srv/bench/{v:03}/data-{i:03}"),
+                    source: lifeboat_model::source::Source::Path {
+                        path: format!("/srv/bench/{v:03}/data-{i:03}").into(),
+                    },
                     policy_name: Some(pname.clone()),
                     state: enum_name(ProtectionState::Protected),
                     health: enum_name(HealthStatus::Passed),

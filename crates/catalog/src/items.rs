@@ -9,7 +9,7 @@ use crate::types::{
     Item, ItemId, ItemPatch, JobId, NewItem, NewJob, Page, Paged, PlanResult, PlannedSlot, VaultId,
     cursor, job_state,
 };
-use crate::types::{paginate, ts, ts_opt};
+use crate::types::{paginate, source_key, ts, ts_opt};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
 
 /// Plans per statement in [`Catalog::plan_slots`]: 7 binds a job row, so
@@ -22,14 +22,15 @@ impl Catalog {
     pub async fn create_item(&self, it: &NewItem) -> Result<Item> {
         let inserted: Result<Item, sqlx::Error> = with_pool!(self, |pool, dialect| {
             sqlx::query_as(
-                "INSERT INTO items (vault_id, name, workload, source, policy_name, state, health,
-                                    settings, next_run, created)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+                "INSERT INTO items (vault_id, name, workload, source, source_spec, policy_name,
+                                    state, health, settings, next_run, created)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
             )
             .bind(it.vault_id)
             .bind(&it.name)
-            .bind(&it.workload)
-            .bind(&it.source)
+            .bind(it.source.kind().as_str())
+            .bind(source_key(&it.source))
+            .bind(sqlx::types::Json(&it.source))
             .bind(&it.policy_name)
             .bind(&it.state)
             .bind(&it.health)

@@ -1,6 +1,7 @@
 //! Row types, inputs, ids and pagination.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use lifeboat_model::source::Source;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::encode::IsNull;
@@ -204,10 +205,10 @@ pub struct Item {
     pub id: ItemId,
     pub vault_id: VaultId,
     pub name: String,
-    /// `path` or `disk`.
-    pub workload: String,
-    /// The protected path or disk image.
-    pub source: String,
+    /// What the item protects (schema 7: the `source_spec` column; the
+    /// `workload` and `source` columns repeat its name and path).
+    #[sqlx(json, rename = "source_spec")]
+    pub source: Source,
     /// `None` once protection is stopped without a policy.
     pub policy_name: Option<String>,
     /// `Protected`, `ProtectionStopped`, `BackupsSuspended`, `ProtectionError`…
@@ -225,12 +226,17 @@ pub struct Item {
     pub purge_at: Option<DateTime<Utc>>,
 }
 
+/// The `source` column of an item: its source's path, the key of the
+/// one-item-per-source lookup.
+pub(crate) fn source_key(source: &Source) -> String {
+    source.path().to_string_lossy().into_owned()
+}
+
 #[derive(Debug, Clone)]
 pub struct NewItem {
     pub vault_id: VaultId,
     pub name: String,
-    pub workload: String,
-    pub source: String,
+    pub source: Source,
     pub policy_name: Option<String>,
     pub state: String,
     pub health: String,

@@ -4,6 +4,8 @@
 #[macro_use]
 mod support;
 
+use lifeboat_model::item::WorkloadKind;
+use lifeboat_model::source::Source;
 use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -48,8 +50,9 @@ fn new_item(v: &Vault, name: &str, policy: Option<&str>) -> NewItem {
     NewItem {
         vault_id: v.id,
         name: name.into(),
-        workload: "path".into(),
-        source: format!("/srv/{name}"),
+        source: Source::Path {
+            path: format!("/srv/{name}").into(),
+        },
         policy_name: policy.map(Into::into),
         state: "Protected".into(),
         health: "Healthy".into(),
@@ -379,8 +382,8 @@ both!(item_crud_and_updates, |db| {
     policy(cat, &v, "Hourly").await;
 
     let it = item(cat, &v, "data", Some("DefaultPolicy")).await;
-    assert_eq!(it.workload, "path");
-    assert_eq!(it.source, "/srv/data");
+    assert_eq!(it.source.kind(), WorkloadKind::Path);
+    assert_eq!(it.source.path(), std::path::Path::new("/srv/data"));
     assert_eq!(it.policy_name.as_deref(), Some("DefaultPolicy"));
     assert_eq!(it.last_backup_time, None);
     assert_eq!(
@@ -406,10 +409,11 @@ both!(item_crud_and_updates, |db| {
     assert_eq!(code(cat.create_item(&ghost).await), "NOT_FOUND");
     // Same name in another vault is fine.
     let mut disk = new_item(&w, "data", None);
-    disk.workload = "disk".into();
-    disk.source = "/images/vm.raw".into();
+    disk.source = Source::Disk {
+        image: "/images/vm.raw".into(),
+    };
     let disk = cat.create_item(&disk).await.unwrap();
-    assert_eq!(disk.workload, "disk");
+    assert_eq!(disk.source.kind(), WorkloadKind::Disk);
 
     assert_eq!(cat.get_item(v.id, "data").await.unwrap(), it);
     assert_eq!(cat.get_item_by_id(it.id).await.unwrap(), it);

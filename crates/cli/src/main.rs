@@ -109,10 +109,12 @@ fn main() -> ExitCode {
         Err(f) => {
             let store_err = f.error.downcast_ref::<lifeboat_store::Error>();
             let service_err = f.error.downcast_ref::<lifeboat_service::ServiceError>();
-            let (code, hint) = match (store_err, service_err) {
-                (Some(e), _) => (e.code(), e.hint()),
-                (None, Some(e)) => (e.code(), ""),
-                (None, None) => ("FAILED", ""),
+            let workload_err = f.error.downcast_ref::<lifeboat_workloads::WorkloadError>();
+            let (code, hint) = match (store_err, service_err, workload_err) {
+                (Some(e), _, _) => (e.code(), e.hint()),
+                (None, Some(e), _) => (e.code(), ""),
+                (None, None, Some(e)) => (e.code(), e.hint()),
+                (None, None, None) => ("FAILED", ""),
             };
             if f.output == Output::Json {
                 let j = serde_json::json!({

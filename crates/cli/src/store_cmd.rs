@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use lifeboat_nbd::ExportOptions;
 use lifeboat_store::backend::{Backend, LocalBackend};
-use lifeboat_store::backup::{BackupOptions, backup_disk, backup_files};
+use lifeboat_store::backup::{BackupOptions, backup_files};
 use lifeboat_store::browse::{diff, under};
 use lifeboat_store::config::VaultConfig;
 use lifeboat_store::gc::{execute_forget, gc, plan_forget};
@@ -19,6 +20,8 @@ use lifeboat_store::upload::Progress;
 use lifeboat_store::util::human_bytes;
 use lifeboat_store::verify::{ReadData, verify};
 use lifeboat_store::{Error, Vault};
+use lifeboat_workloads::WorkloadError;
+use lifeboat_workloads::disk::backup_image;
 use serde_json::json;
 
 use crate::progress::Display;
@@ -187,6 +190,15 @@ enum KeyCmd {
 
 type CmdResult = Result<u8, Failure>;
 
+/// A workload's error as the command reports it: the store's own errors
+/// keep their type, so their exit codes stay as documented.
+fn workload_error(e: WorkloadError) -> anyhow::Error {
+    match e {
+        WorkloadError::Store(s) => s.into(),
+        other => other.into(),
+    }
+}
+
 fn fail(output: Output) -> impl Fn(anyhow::Error) -> Failure {
     move |error| {
         let code = error
@@ -330,7 +342,15 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                     .map(|m| m.len());
                 let _d = Display::start(show_progress, "backup", counters.clone(), total);
                 match &disk {
-                    Some(d) => backup_disk(&vault, d, &opts, counters.clone(), &mut warn)?,
+                    Some(d) => backup_image(
+                        &vault,
+                        d,
+                        &opts,
+                        &ExportOptions::default(),
+                        counters.clone(),
+                        &mut warn,
+                    )
+                    .map_err(workload_error)?,
                     None => backup_files(&vault, &paths, &opts, counters.clone(), &mut warn)?,
                 }
             };

@@ -193,8 +193,8 @@ impl ItemDto {
         ItemDto {
             name: i.name,
             vault: vault.to_owned(),
-            workload: i.workload,
-            source: i.source,
+            workload: i.source.kind().as_str().to_owned(),
+            source: i.source.path().to_string_lossy().into_owned(),
             policy_name: i.policy_name,
             protection_state: i.state,
             health_status: i.health,

@@ -491,92 +491,21 @@ pub async fn enqueue_backup_now(
     .await
 }
 
-fn invalid(target: &str, message: String) -> ServiceError {
-    ServiceError::refused(codes::INVALID_ARGUMENT, target, message)
-}
-
-/// Checks a restore request against the item and returns its job params.
+/// Checks a restore request against the item (its workload decides what
+/// a target may be) and returns its job params.
 pub fn restore_params(item: &Item, req: &RestoreRequest) -> Result<RestoreParams> {
-    let conflict = req.conflict.clone().unwrap_or_else(|| "fail".into());
-    if !["overwrite", "skip", "fail"].contains(&conflict.as_str()) {
-        return Err(invalid(
-            "conflict",
-            format!("conflict must be overwrite, skip or fail (got {conflict:?})"),
-        ));
-    }
-    match item.workload.as_str() {
-        "path" => {
-            if req.format.is_some() {
-                return Err(invalid(
-                    "format",
-                    "format applies to disk items only".into(),
-                ));
-            }
-            let target = if req.target == "original" {
-                "/".to_string()
-            } else if req.target.starts_with('/') {
-                req.target.clone()
-            } else {
-                return Err(invalid(
-                    "target",
-                    format!(
-                        "target must be \"original\" or an absolute path (got {:?})",
-                        req.target
-                    ),
-                ));
-            };
-            for (i, inc) in req.include.iter().enumerate() {
-                if inc.trim_matches('/').is_empty() || inc.split('/').any(|c| c == "..") {
-                    return Err(invalid(
-                        &format!("include[{i}]"),
-                        format!("include paths must name something inside the item (got {inc:?})"),
-                    ));
-                }
-            }
-            Ok(RestoreParams {
-                point: req.point.clone(),
-                target,
-                conflict,
-                include: req.include.clone(),
-                format: None,
-            })
-        }
-        "disk" => {
-            if !req.target.starts_with('/') || req.target.ends_with('/') {
-                return Err(invalid(
-                    "target",
-                    format!(
-                        "a disk item restores to a new image file: give its absolute path (got {:?})",
-                        req.target
-                    ),
-                ));
-            }
-            if !req.include.is_empty() {
-                return Err(invalid(
-                    "include",
-                    "include applies to path items only".into(),
-                ));
-            }
-            let format = req.format.clone().unwrap_or_else(|| "raw".into());
-            if format != "raw" && format != "qcow2" {
-                return Err(invalid(
-                    "format",
-                    format!("format must be raw or qcow2 (got {format:?})"),
-                ));
-            }
-            Ok(RestoreParams {
-                point: req.point.clone(),
-                target: req.target.clone(),
-                conflict,
-                include: Vec::new(),
-                format: Some(format),
-            })
-        }
-        other => Err(invalid(
-            "workload",
-            format!("items of workload {other:?} cannot be restored"),
-        )),
-    }
+    let request = lifeboat_model::source::RestoreRequest::from_parts(
+        item.source.kind(),
+        &req.target,
+        req.conflict.as_deref(),
+        &req.include,
+        req.format.as_deref(),
+    )?;
+    lifeboat_workloads::for_source(&item.source).check_restore(&item.source, &request)?;
+    Ok(RestoreParams {
+        point: req.point.clone(),
+        request,
+    })
 }
 
 /// Queues a restore of one of the item's points

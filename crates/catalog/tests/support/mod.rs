@@ -202,8 +202,9 @@ pub async fn vault_with_item(
         .create_item(&NewItem {
             vault_id: v.id,
             name: "a".into(),
-            workload: "path".into(),
-            source: "/srv/a".into(),
+            source: lifeboat_model::source::Source::Path {
+                path: "/srv/a".into(),
+            },
             policy_name: Some("P".into()),
             state: "Protected".into(),
             health: "Passed".into(),

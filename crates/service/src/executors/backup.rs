@@ -1,13 +1,12 @@
-//! `Backup`: a path item through the store's file backup (the item's
-//! latest point as parent, so unchanged files are not read again), a disk
-//! item through its disk backup. Sub-tasks as Azure names them: "Take
+//! `Backup`: the item's workload (`lifeboat-workloads`) backs its source up
+//! with the item's latest point as parent, so unchanged data is not read
+//! again. Sub-tasks as Azure names them: "Take
 //! Snapshot" (check the source, open the vault) and "Transfer data to
 //! vault" (the store's backup, which commits the point). The point row is
 //! written only after the store committed; the store's tags name the item,
 //! origin and time so the sweep can adopt a point whose row was never
 //! written.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -15,10 +14,11 @@ use lifeboat_catalog::{Item, ItemPatch, Page, PointFilter};
 use lifeboat_model::item::{HealthStatus, ItemAction, LastBackupStatus};
 use lifeboat_model::point::PointOrigin;
 use lifeboat_model::schedule::SlotKey;
-use lifeboat_store::backup::{BackupOptions, backup_disk, backup_files};
+use lifeboat_store::backup::BackupOptions;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::manifest::Consistency as StoreConsistency;
 use lifeboat_store::upload::Progress as StoreProgress;
+use lifeboat_workloads::{BackupJob, Event};
 use serde_json::Value;
 
 use super::points::{Committed, record_point, tags};
@@ -135,11 +135,11 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     // Take Snapshot: the source is there and the vault opens.
     report.start_task(0, time);
     let _ = ctx.push(report).await;
-    let source = PathBuf::from(&item.source);
-    if let Err(e) = std::fs::symlink_metadata(&source) {
+    let workload = lifeboat_workloads::for_source(&item.source);
+    if let Err(e) = std::fs::symlink_metadata(item.source.path()) {
         return Ending::Failed(Detail::new(
             "SOURCE_UNAVAILABLE",
-            format!("cannot read {}: {e}", source.display()),
+            format!("cannot read {}: {e}", item.source.path().display()),
         ));
     }
     let vault = match ctx.open_vault(item.vault_id).await {
@@ -183,30 +183,34 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
         read_limit: ctx.shared.cfg.backup_read_limit,
     };
     let counters = Arc::new(StoreProgress::default());
-    let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
-    let disk = item.workload == "disk";
+    let warnings = Arc::new(Mutex::new(Vec::<Event>::new()));
     let (c, w, v, src) = (
         counters.clone(),
         warnings.clone(),
         vault.clone(),
-        source.clone(),
+        item.source.clone(),
     );
     let result = ctx
         .blocking(report, Some((counters, None)), move || {
-            let mut warn = |m: &str| {
+            let mut on_event = |e: Event| {
                 if let Ok(mut w) = w.lock() {
-                    w.push(m.to_string());
+                    w.push(e);
                 }
             };
-            if disk {
-                backup_disk(&v, &src, &opts, c, &mut warn)
-            } else {
-                backup_files(&v, std::slice::from_ref(&src), &opts, c, &mut warn)
-            }
+            workload
+                .backup(BackupJob {
+                    vault: &v,
+                    source: &src,
+                    options: opts,
+                    progress: c,
+                    events: &mut on_event,
+                })
+                .map(|b| b.outcome)
         })
         .await;
-    for m in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
-        report.warn(Detail::new("SOURCE_WARNING", m));
+    for e in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+        let Event::Warning { code, message } = e;
+        report.warn(Detail::new(code, message));
     }
     let outcome = match result {
         Ok(Ok(o)) => o,
@@ -242,7 +246,7 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     let committed = Committed {
         store_id,
         time,
-        consistency: if disk { "crash" } else { "file-system" },
+        consistency: super::points::consistency_name(workload.consistency()),
         size: i64::try_from(outcome.point.summary.bytes).unwrap_or(i64::MAX),
         added_bytes: i64::try_from(outcome.point.summary.added_stored_bytes).unwrap_or(i64::MAX),
     };

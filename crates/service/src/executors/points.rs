@@ -12,6 +12,16 @@ use crate::error::Result;
 use crate::ops::state_of;
 use crate::retention::{detail_of, same, tagged, to_columns};
 
+/// A point row's `consistency` column for a workload's consistency.
+pub(crate) fn consistency_name(c: lifeboat_model::point::Consistency) -> &'static str {
+    use lifeboat_model::point::Consistency;
+    match c {
+        Consistency::AppConsistent => "application",
+        Consistency::FileSystemConsistent => "file-system",
+        Consistency::CrashConsistent => "crash",
+    }
+}
+
 /// What the store says about a committed point.
 pub(crate) struct Committed {
     pub store_id: String,

@@ -163,8 +163,10 @@ impl Env {
             .create_item(&NewItem {
                 vault_id: v.id,
                 name: name.into(),
-                workload: workload.into(),
-                source: source.display().to_string(),
+                source: lifeboat_model::source::Source::new(
+                    lifeboat_model::item::WorkloadKind::parse(workload).unwrap(),
+                    source,
+                ),
                 policy_name: Some(policy.into()),
                 state: "Protected".into(),
                 health: "Passed".into(),
