@@ -34,7 +34,7 @@ impl fmt::Display for JobId {
 }
 
 /// Azure's `operation`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum JobType {
     Backup,
     Restore,
@@ -95,6 +95,11 @@ impl JobStatus {
         JobStatus::Cancelling,
         JobStatus::Cancelled,
     ];
+
+    /// A worker holds the job under a lease (`InProgress`, `Cancelling`).
+    pub fn is_held(self) -> bool {
+        matches!(self, JobStatus::InProgress | JobStatus::Cancelling)
+    }
 
     /// No transition leaves a terminal status.
     pub fn is_terminal(self) -> bool {

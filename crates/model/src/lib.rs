@@ -22,6 +22,8 @@
 //! - [`point`]: recovery points, on-demand retain-until.
 //! - [`source`]: typed sources and restore requests, one variant per workload.
 //! - [`job`]: job types, statuses, sub-tasks, progress, durations.
+//! - [`names`]: the wire names of states, job types and statuses, the one
+//!   place they become text and back.
 
 pub mod calendar;
 pub mod error;
@@ -29,6 +31,7 @@ pub mod guard;
 pub mod item;
 pub mod job;
 pub mod mua;
+pub mod names;
 pub mod point;
 pub mod policy;
 pub mod retention;

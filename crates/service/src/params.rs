@@ -4,15 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Job type names, as the model spells them (`lifeboat_model::job::JobType`).
-pub mod job_type {
-    pub const BACKUP: &str = "Backup";
-    pub const RESTORE: &str = "Restore";
-    pub const DELETE_BACKUP_DATA: &str = "DeleteBackupData";
-    pub const EXPIRY_SWEEP: &str = "ExpirySweep";
-    pub const GARBAGE_COLLECTION: &str = "GarbageCollection";
-}
-
 /// `Backup` params.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,6 +10,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lifeboat_catalog::{Catalog, Dialect, Item, NewItem, NewPoint, NewVault, Vault};
+use lifeboat_model::item::HealthStatus;
+use lifeboat_model::item::ProtectionState;
 use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 
@@ -206,8 +208,8 @@ pub async fn vault_with_item(
                 path: "/srv/a".into(),
             },
             policy_name: Some("P".into()),
-            state: "Protected".into(),
-            health: "Passed".into(),
+            state: ProtectionState::Protected,
+            health: HealthStatus::Passed,
             settings: serde_json::json!({}),
             next_run,
             created,

@@ -98,16 +98,6 @@ pub async fn find(
     Ok((v, i))
 }
 
-/// The item's protection state as the model knows it.
-pub fn state_of(item: &Item) -> ApiResult<ProtectionState> {
-    serde_json::from_value(Value::String(item.state.clone())).map_err(|_| {
-        ApiError::internal(
-            "INTERNAL",
-            format!("item '{}' has an unknown state '{}'", item.name, item.state),
-        )
-    })
-}
-
 /// A job answer: `202 Accepted`, `Location: /api/v1/jobs/{id}`, the job.
 pub fn accepted(job: JobDto) -> Response {
     let location = format!("/api/v1/jobs/{}", job.id);
@@ -181,8 +171,8 @@ pub async fn enable_protection(
             name,
             source,
             policy_name: Some(policy.name.clone()),
-            state: enum_name(ProtectionState::Protected),
-            health: enum_name(HealthStatus::Passed),
+            state: ProtectionState::Protected,
+            health: HealthStatus::Passed,
             settings: Value::Object(Default::default()),
             next_run,
             created: now,

@@ -19,11 +19,10 @@ use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::manifest::Consistency as StoreConsistency;
 use lifeboat_store::upload::Progress as StoreProgress;
 use lifeboat_workloads::{BackupJob, Event};
-use serde_json::Value;
 
 use super::points::{Committed, record_point, tags};
 use super::{JobCtx, fail, forget_point};
-use crate::ops::{item_policy, state_of};
+use crate::ops::item_policy;
 use crate::params::BackupParams;
 use crate::report::{Detail, Ending, Report};
 
@@ -76,10 +75,7 @@ fn origin_of(params: &BackupParams, job_slot: Option<&str>, now: DateTime<Utc>) 
 
 async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     let params: BackupParams = serde_json::from_value(ctx.job.params.clone()).unwrap_or_default();
-    let state = match state_of(item) {
-        Ok(s) => s,
-        Err(e) => return Ending::Failed(fail(e)),
-    };
+    let state = item.state;
     if !state.takes_backups() {
         return Ending::Failed(Detail::new(
             "INVALID_ITEM_STATE",
@@ -272,14 +268,13 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
 async fn record_outcome(ctx: &JobCtx, item: &Item, ok: bool) -> crate::Result<()> {
     // The item may have changed while the job ran: read it again.
     let item = ctx.catalog().get_item_by_id(item.id).await?;
-    let state = state_of(&item)?;
+    let state = item.state;
     let action = if ok {
         ItemAction::BackupSucceeded
     } else {
         ItemAction::BackupFailed
     };
     let to = state.apply(action)?.to.unwrap_or(state);
-    let name = |v: Value| v.as_str().map(str::to_string);
     let status = if ok {
         LastBackupStatus::Healthy
     } else {
@@ -294,14 +289,14 @@ async fn record_outcome(ctx: &JobCtx, item: &Item, ok: bool) -> crate::Result<()
         .update_item(
             item.id,
             &ItemPatch {
-                state: serde_json::to_value(to).ok().and_then(name),
+                state: Some(to),
                 last_backup_time: if ok {
                     Some(Some(ctx.job.start_time.unwrap_or_else(|| ctx.now())))
                 } else {
                     None
                 },
-                last_backup_status: Some(serde_json::to_value(status).ok().and_then(name)),
-                health: serde_json::to_value(health).ok().and_then(name),
+                last_backup_status: Some(Some(status)),
+                health: Some(health),
                 ..ItemPatch::default()
             },
         )

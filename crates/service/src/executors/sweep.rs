@@ -337,7 +337,7 @@ async fn adopt(
     // the point itself.
     if let Some(job) = tags::find(&manifest.tags, tags::JOB).and_then(|s| s.parse::<i64>().ok())
         && let Ok(j) = ctx.catalog().get_job(lifeboat_catalog::JobId(job)).await
-        && lifeboat_catalog::job_state::HELD.contains(&j.state.as_str())
+        && j.state.is_held()
     {
         return Ok(Adopted::InFlight);
     }

@@ -1,7 +1,9 @@
-//! Schema 7 turns an item's `workload` and `source` text into the model's
-//! typed `Source` (`items.source_spec`). A catalog at schema 6 with a
-//! folder item and a disk item is migrated, and both come back typed, on
-//! SQLite and on PostgreSQL.
+//! The catalog hands out typed rows. Schema 7 turns an item's `workload`
+//! and `source` text into the model's typed `Source` (`items.source_spec`):
+//! a catalog at schema 6 with a folder item and a disk item is migrated,
+//! and both come back typed. Job rows carry `JobType` and `JobStatus`: a
+//! job type this binary does not know is left for a server that does.
+//! Each on SQLite and on PostgreSQL.
 
 mod support;
 
@@ -92,4 +94,74 @@ async fn schema_7_types_the_sources_of_sqlite_items() {
 #[tokio::test]
 async fn schema_7_types_the_sources_of_postgres_items() {
     migrates_sources(Dialect::Postgres).await;
+}
+
+/// A job row of a type this binary does not know (queued by a newer
+/// server sharing the catalog) is never claimed here: the claim takes the
+/// next job it can run, and the unknown one waits, still queued.
+async fn unknown_job_types_are_not_claimed(dialect: Dialect) {
+    use lifeboat_catalog::NewJob;
+    use lifeboat_model::job::{JobStatus, JobType};
+    let db = TestDb::new(dialect).await;
+    let now = chrono::Utc::now();
+    let vault = db
+        .catalog
+        .create_vault(&lifeboat_catalog::NewVault {
+            name: "v".into(),
+            kind: "recovery-services".into(),
+            redundancy: "LRS".into(),
+            settings: serde_json::json!({}),
+            created: now,
+        })
+        .await
+        .unwrap();
+    let queued_at = match dialect {
+        Dialect::Sqlite => "'2000-01-01T00:00:00.000000+00:00'",
+        Dialect::Postgres => "'2000-01-01T00:00:00Z'",
+    };
+    db.execute(&format!(
+        "INSERT INTO jobs (vault_id, job_type, state, queued_at, params)
+         VALUES ({}, 'ReplicateToMars', 'Queued', {queued_at}, '{{}}')",
+        vault.id.0
+    ))
+    .await;
+    let known = db
+        .catalog
+        .enqueue(&NewJob {
+            vault_id: vault.id,
+            item_id: None,
+            job_type: JobType::GarbageCollection,
+            slot_key: None,
+            params: serde_json::json!({}),
+            queued_at: now,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let claimed = db
+        .catalog
+        .claim_next("w", 60, now)
+        .await
+        .unwrap()
+        .expect("the known job");
+    assert_eq!(
+        (claimed.id, claimed.job_type),
+        (known, JobType::GarbageCollection)
+    );
+    assert_eq!(claimed.state, JobStatus::InProgress);
+    assert!(db.catalog.claim_next("w", 60, now).await.unwrap().is_none());
+    let waiting = db
+        .strings("SELECT state FROM jobs WHERE job_type = 'ReplicateToMars'")
+        .await;
+    assert_eq!(waiting, vec!["Queued".to_string()]);
+}
+
+#[tokio::test]
+async fn unknown_job_types_are_not_claimed_on_sqlite() {
+    unknown_job_types_are_not_claimed(Dialect::Sqlite).await;
+}
+
+#[tokio::test]
+async fn unknown_job_types_are_not_claimed_on_postgres() {
+    unknown_job_types_are_not_claimed(Dialect::Postgres).await;
 }
