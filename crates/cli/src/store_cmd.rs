@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl};
 use lifeboat_store::backup::{BackupOptions, backup_disk, backup_files};
 use lifeboat_store::browse::{diff, under};
 use lifeboat_store::config::VaultConfig;
-use lifeboat_store::gc::{execute_forget, gc, plan_forget};
+use lifeboat_store::gc::{self, GcIntent, execute_forget, plan_forget};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::manifest::{ChunkRef, Entry, EntryType, Point};
 use lifeboat_store::restore::{Conflict, RestoreOptions, entries, restore};
@@ -34,9 +34,9 @@ use crate::{Failure, Output, exit, exit_code_for};
   lifeboat store verify --vault ./v --read-data-subset 10%
   lifeboat store forget --vault ./v --keep-daily 7 --keep-weekly 4 --dry-run")]
 pub struct StoreArgs {
-    /// The vault folder.
+    /// The vault: a folder, or a URL (file:///srv/vault; docs/backends.md).
     #[arg(long, global = true, env = "LIFEBOAT_VAULT")]
-    vault: Option<PathBuf>,
+    vault: Option<String>,
     /// Read the passphrase from this file (first line). Otherwise LIFEBOAT_PASSPHRASE, else a prompt.
     #[arg(long, global = true)]
     passphrase_file: Option<PathBuf>,
@@ -247,7 +247,8 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
         .vault
         .clone()
         .ok_or_else(|| Error::InvalidArgument("give --vault (or set LIFEBOAT_VAULT)".into()))?;
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&vault_path));
+    let url: BackendUrl = vault_path.parse().map_err(Error::from)?;
+    let backend: Arc<dyn Backend> = lifeboat_store::backend::open(&url).map_err(Error::from)?;
     let pass_file = a.passphrase_file.as_deref();
     if let StoreCmd::Init { pack_size_mib } = a.cmd {
         let mut config = VaultConfig::new_default();
@@ -275,7 +276,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             println!(
                 "created vault {} at {}",
                 vault.config().vault_id,
-                vault_path.display()
+                vault_path
             );
             println!("keep the passphrase safe: without it the data cannot be read");
         }
@@ -626,9 +627,24 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         StoreCmd::Gc { dry_run } => {
-            let r = gc(&vault, dry_run)?;
+            let plan = gc::plan(
+                &vault,
+                if dry_run {
+                    GcIntent::DryRun
+                } else {
+                    GcIntent::Collect
+                },
+            )?;
+            // The JSON is the plan itself: the one `--dry-run` shows is the
+            // kind of object the run below executes.
+            let shown = serde_json::to_value(&plan).unwrap_or_default();
+            let r = if dry_run {
+                plan.summary
+            } else {
+                gc::execute(&vault, plan)?
+            };
             if out == Output::Json {
-                print_json(&json!(r));
+                print_json(&shown);
             } else {
                 println!(
                     "{}{} points, {} packs; deleted {} packs ({}), condemned {} ({} repacked, {} orphans; freed by the next gc once older writers finish), {} rescued, {} still waiting",

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use lifeboat_catalog::VaultId;
 use lifeboat_service::{KekProvider, KeyConfig, ServiceError, VaultStorage};
-use lifeboat_store::backend::LocalBackend;
+use lifeboat_store::backend::BackendUrl;
 use lifeboat_store::{Error, Vault};
 use serde_json::json;
 
@@ -207,8 +207,9 @@ fn describe(storage: &VaultStorage, id: VaultId) -> serde_json::Value {
     let store = storage.vault_dir(id);
     let opened = storage.secret(id).map_err(|e| (e.code(), e.to_string()));
     let opened = opened.and_then(|pass| {
-        let backend = std::sync::Arc::new(LocalBackend::new(&store));
-        Vault::open(backend, &pass)
+        lifeboat_store::backend::open(&BackendUrl::file(&store))
+            .map_err(Error::from)
+            .and_then(|backend| Vault::open(backend, &pass))
             .and_then(|v| v.points())
             .map_err(|e: Error| (e.code(), e.to_string()))
     });

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use lifeboat_catalog::VaultId;
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl, LocalBackend};
 use lifeboat_store::config::VaultConfig;
 use lifeboat_store::keyfile::KdfParams;
 
@@ -232,7 +232,8 @@ impl VaultStorage {
             .wrap(&id.to_string(), passphrase.as_bytes())?;
         write_new(&key, &wrapped)?;
         fs::create_dir_all(&dir).map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
-        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&dir));
+        let backend: Arc<dyn Backend> = lifeboat_store::backend::open(&BackendUrl::file(&dir))
+            .map_err(lifeboat_store::Error::from)?;
         let vault = Vault::init(
             backend,
             passphrase.as_bytes(),
@@ -254,7 +255,8 @@ impl VaultStorage {
             return Ok(v.clone());
         }
         let dir = self.vault_dir(id);
-        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&dir));
+        let backend: Arc<dyn Backend> = lifeboat_store::backend::open(&BackendUrl::file(&dir))
+            .map_err(lifeboat_store::Error::from)?;
         let vault = Arc::new(Vault::open(backend, &passphrase)?.with_cache_root(self.cache_root()));
         Ok(self.lock().entry(id).or_insert(vault).clone())
     }

@@ -1,6 +1,7 @@
-//! Forget and garbage collection without a global lock (docs/format.md §10).
+//! Garbage collection without a global lock (docs/format.md §10), as a plan
+//! ([`plan`], shown by `gc --dry-run`) and its execution ([`execute`]).
 //!
-//! `forget` deletes point manifests chosen by a [`KeepPolicy`]. `gc` frees the
+//! `forget` ([`crate::forget`]) deletes point manifests. `gc` frees the
 //! data no point needs, in two phases: a run *condemns* unneeded packs (drops
 //! them from the index and records them), and a later run deletes them once
 //! every writer that might have reused them has finished — rescuing any pack
@@ -16,86 +17,13 @@ use crate::format::*;
 use crate::id::{ChunkId, LeaseId, PackId, PointId, SegmentId};
 use crate::index::{Index, Location, segment_name};
 use crate::lease::{Lease, live_leases, live_leases_of, oldest_live_start};
-use crate::manifest::{Point, PointKind, point_name};
+use crate::manifest::{Point, point_name};
 use crate::pack::{PackBuilder, PackEntry, pack_name, parse_header, parse_trailer};
-use crate::retention::{Decision, KeepPolicy, decide};
 use crate::tree::TreeReader;
 use crate::upload::{UploadStats, write_segments};
 use crate::vault::Vault;
 
-// ------------------------------------------------------------------ forget
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ForgetItem {
-    pub id: PointId,
-    pub time: chrono::DateTime<chrono::Utc>,
-    pub host: String,
-    pub paths: Vec<String>,
-    pub keep: bool,
-    pub reasons: Vec<&'static str>,
-}
-
-/// Plans a forget: each group (host, kind, paths) gets the policy on its own.
-pub fn plan_forget(vault: &Vault, policy: &KeepPolicy) -> Result<Vec<ForgetItem>> {
-    if policy.is_empty() {
-        return Err(Error::InvalidArgument(
-            "no --keep-* option given: that would forget every point".into(),
-        ));
-    }
-    let (points, _) = vault.points()?;
-    type Group = (String, PointKind, Vec<String>);
-    let mut groups: HashMap<Group, Vec<(PointId, &Point)>> = HashMap::new();
-    for (id, p) in &points {
-        groups
-            .entry((p.host.clone(), p.kind, p.paths.clone()))
-            .or_default()
-            .push((*id, p));
-    }
-    let mut out = Vec::new();
-    for members in groups.values() {
-        let items: Vec<_> = members.iter().map(|(id, p)| (*id, p.time)).collect();
-        let by_id: HashMap<PointId, &Point> = members.iter().map(|(id, p)| (*id, *p)).collect();
-        for Decision {
-            item,
-            time,
-            keep,
-            reasons,
-        } in decide(&items, policy)
-        {
-            let p = by_id[&item];
-            let (mut keep, mut reasons) = (keep, reasons);
-            // A locked immutable vault keeps a held point whatever the
-            // policy says (docs/format.md §12).
-            if !keep
-                && let Err(Error::PointHeld { .. }) =
-                    crate::immutable::check_delete_at(vault, &item, chrono::Utc::now())
-            {
-                keep = true;
-                reasons.push("immutable hold");
-            }
-            out.push(ForgetItem {
-                id: item,
-                time,
-                host: p.host.clone(),
-                paths: p.paths.clone(),
-                keep,
-                reasons,
-            });
-        }
-    }
-    out.sort_by_key(|i| std::cmp::Reverse(i.time));
-    Ok(out)
-}
-
-pub fn execute_forget(vault: &Vault, plan: &[ForgetItem]) -> Result<usize> {
-    let mut n = 0;
-    for item in plan.iter().filter(|i| !i.keep) {
-        // Refused (IMMUTABLE_POINT_HELD) if a locked vault still holds it.
-        crate::immutable::forget_point(vault, &item.id)?;
-        n += 1;
-    }
-    Ok(n)
-}
+pub use crate::forget::{ForgetItem, execute_forget, plan_forget};
 
 // ------------------------------------------------------------ condemnation
 
@@ -111,7 +39,7 @@ fn read_records(backend: &dyn Backend, keys: &VaultKeys) -> Result<Vec<(String, 
         let bytes = match backend.get(&o.name) {
             Ok(b) => b,
             Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let plain = keys.open(AAD_GC, &bytes, &o.name)?;
         let json = crate::manifest::decode_encoded(&plain, 256 << 20, &o.name)?;
@@ -243,7 +171,76 @@ fn readable_points(vault: &Vault) -> Result<Vec<(PointId, Point)>> {
     Ok(points)
 }
 
+/// What a gc plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcIntent {
+    /// To be shown: no lease, nothing written, never refused by another gc.
+    DryRun,
+    /// To be executed: the plan is made under the run's own `gc` lease,
+    /// which the plan holds until [`execute`] consumes it.
+    Collect,
+}
+
+/// What one gc run decided, before anything is written: shown by
+/// `gc --dry-run` (and `-o json`), and the very object [`execute`] carries
+/// out. The summary counts are flattened into the JSON next to the lists.
+#[derive(Serialize)]
+pub struct GcPlan {
+    #[serde(flatten)]
+    pub summary: GcReport,
+    /// Condemned by an earlier run, proven unneeded now: deleted.
+    pub delete: Vec<PackId>,
+    /// Condemned earlier but needed again: back into the index.
+    pub rescue: Vec<PackId>,
+    /// Condemned by this run (unreferenced or orphaned), deleted by a later one.
+    pub condemn: Vec<PackId>,
+    /// Live chunks copied to new packs, then condemned.
+    pub repack: Vec<PackId>,
+    /// Due condemnation records, deleted once their packs are dealt with.
+    pub records_done: Vec<String>,
+    /// Index segments replaced by the new ones.
+    pub segments_replaced: usize,
+    #[serde(skip)]
+    work: Option<Work>,
+}
+
+/// The working state execution needs (index entries per pack, canonical
+/// copies, the lease): the same view the plan was made from, never read again.
+struct Work {
+    lease: Lease,
+    by_pack: HashMap<PackId, Vec<PackEntry>>,
+    canonical: HashMap<ChunkId, PackId>,
+    refs: HashSet<ChunkId>,
+    pack_ids: Vec<PackId>,
+    protected: HashSet<PackId>,
+    listed: HashMap<PackId, u64>,
+    consumed: HashSet<SegmentId>,
+}
+
+impl std::fmt::Debug for GcPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcPlan")
+            .field("summary", &self.summary)
+            .field("delete", &self.delete)
+            .field("condemn", &self.condemn)
+            .field("repack", &self.repack)
+            .field("executable", &self.work.is_some())
+            .finish()
+    }
+}
+
+/// One gc run: plan, then (unless `dry_run`) execute that plan.
 pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
+    if dry_run {
+        return Ok(plan(vault, GcIntent::DryRun)?.summary);
+    }
+    execute(vault, plan(vault, GcIntent::Collect)?)
+}
+
+/// Decides what a gc run does (docs/format.md §10, steps 1–5), writing
+/// nothing but, for [`GcIntent::Collect`], the run's lease.
+pub fn plan(vault: &Vault, intent: GcIntent) -> Result<GcPlan> {
+    let dry_run = intent == GcIntent::DryRun;
     let backend = vault.backend_arc();
     let keys = vault.keys().clone();
     let mut report = GcReport {
@@ -325,6 +322,7 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
     // 4. Due condemnations: rescue or delete.
     let due_before = oldest_other.unwrap_or(u64::MAX).min(run_start);
     let mut to_delete: Vec<PackId> = Vec::new();
+    let mut rescued: Vec<PackId> = Vec::new();
     let mut deleting: HashSet<PackId> = HashSet::new();
     let mut due_records = Vec::new();
     let mut pending: HashSet<PackId> = HashSet::new();
@@ -356,6 +354,7 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
                 }
                 if !due_packs.contains(p) {
                     report.packs_rescued += 1;
+                    rescued.push(*p);
                     continue;
                 }
                 let Some(&size) = listed.get(p) else { continue };
@@ -366,6 +365,7 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
                     .any(|e| refs.contains(&e.id) && !available.contains(&e.id))
                 {
                     report.packs_rescued += 1;
+                    rescued.push(*p);
                     available.extend(entries.iter().map(|e| e.id));
                     by_pack.entry(*p).or_default().extend(entries);
                 } else {
@@ -436,10 +436,62 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
     }
     report.packs_condemned = condemn.len() + repack.len();
     report.packs_repacked = repack.len();
-    if dry_run {
-        return Ok(report);
-    }
-    let lease = lease.expect("lease held when not a dry run");
+    let work = lease.map(|lease| Work {
+        lease,
+        by_pack,
+        canonical,
+        refs,
+        pack_ids,
+        protected,
+        listed,
+        consumed: consumed.clone(),
+    });
+    Ok(GcPlan {
+        summary: report,
+        delete: to_delete,
+        rescue: rescued,
+        condemn,
+        repack,
+        records_done: due_records,
+        segments_replaced: consumed.len(),
+        work,
+    })
+}
+
+/// Carries out a plan made with [`GcIntent::Collect`] (docs/format.md §10,
+/// step 6): repack, write the new index, delete the replaced segments,
+/// record the condemnations, then delete what the plan proved unneeded.
+pub fn execute(vault: &Vault, plan: GcPlan) -> Result<GcReport> {
+    let GcPlan {
+        summary: mut report,
+        delete: to_delete,
+        condemn,
+        repack,
+        records_done: due_records,
+        work,
+        ..
+    } = plan;
+    let Some(Work {
+        lease,
+        by_pack,
+        canonical,
+        refs,
+        pack_ids,
+        protected,
+        listed,
+        consumed,
+    }) = work
+    else {
+        return Err(Error::InvalidArgument(
+            "a dry-run gc plan cannot be executed: plan again to collect".into(),
+        ));
+    };
+    // A lease that lapsed while the plan waited may have let a newer gc
+    // decide differently: execute nothing.
+    lease.check_fresh()?;
+    report.dry_run = false;
+    let backend = vault.backend_arc();
+    let keys = vault.keys().clone();
 
     // 6a. Repack: copy live sealed blobs (no re-encryption needed: a blob's
     //     AAD binds its kind and id, not its pack).

@@ -66,7 +66,7 @@ pub fn list_leases(backend: &dyn Backend) -> Result<Vec<(String, LeaseRecord)>> 
                 }
             }
             Err(e) if e.is_not_found() => {} // refreshed or released meanwhile
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(out)
@@ -202,7 +202,7 @@ impl Lease {
             .lock()
             .map(|n| n.clone())
             .unwrap_or_default();
-        self.backend.delete(&name)
+        Ok(self.backend.delete(&name)?)
     }
 
     fn stop_thread(&mut self) {

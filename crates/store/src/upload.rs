@@ -238,7 +238,8 @@ fn run_packer(
                 for (id, bytes, entries) in pack_rx {
                     let r = backend
                         .put_if_absent(&pack_name(&id), &bytes)
-                        .map(|_| (id, bytes.len() as u64, entries));
+                        .map(|_| (id, bytes.len() as u64, entries))
+                        .map_err(Error::from);
                     if done_tx.send(r).is_err() {
                         break;
                     }

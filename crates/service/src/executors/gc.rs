@@ -3,7 +3,7 @@
 //! condemned long enough). One sub-task, "Collect unreferenced data".
 
 use lifeboat_model::job::Progress;
-use lifeboat_store::gc::gc;
+use lifeboat_store::gc::{GcIntent, execute, plan};
 
 use super::{JobCtx, fail};
 use crate::report::{Detail, Ending, Report};
@@ -24,7 +24,11 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         Ok(v) => v,
         Err(e) => return Ending::Failed(fail(e)),
     };
-    let r = ctx.blocking(report, None, move || gc(&vault, false)).await;
+    let r = ctx
+        .blocking(report, None, move || {
+            execute(&vault, plan(&vault, GcIntent::Collect)?)
+        })
+        .await;
     match r {
         Ok(Ok(rep)) => {
             report.set_progress(Progress {
