@@ -24,7 +24,7 @@ use lifeboat_store::id::{ChunkId, LeaseId, PackId, PointId};
 use lifeboat_store::index::{Index, Segment, segment_name};
 use lifeboat_store::keyfile::{KdfParams, KeySlot};
 use lifeboat_store::manifest::{
-    ChunkRef, Consistency, Entry, EntryType, Point, PointKind, Summary,
+    ChunkRef, Consistency, Entry, EntryType, Point, Summary, Workload,
 };
 use lifeboat_store::pack::{PackBuilder, PackEntry};
 
@@ -127,13 +127,14 @@ fn ndjson(es: &[Entry]) -> Vec<u8> {
 
 fn point(tree: Vec<ChunkId>) -> Point {
     Point {
-        version: 1,
+        version: 2,
         time: chrono::Utc
             .with_ymd_and_hms(2026, 11, 25, 19, 0, 0)
             .unwrap(),
         host: "web1".into(),
         user: "root".into(),
-        kind: PointKind::Files,
+        kind: Workload::FILES,
+        meta: serde_json::Map::new(),
         paths: vec!["/srv/data".into()],
         tags: vec!["daily".into()],
         parent: Some(PointId([3; 32])),
@@ -295,7 +296,7 @@ fn main() {
     out.put("point_manifest", "plain-raw", &raw);
     out.put("point_manifest", "json", &json);
     let mut disk = point(vec![]);
-    disk.kind = PointKind::Disk;
+    disk.kind = Workload::DISK;
     disk.parent = None;
     disk.consistency = Consistency::Consistent;
     disk.summary = Summary::default();
@@ -303,6 +304,29 @@ fn main() {
         "point_manifest",
         "json-disk",
         &serde_json::to_vec(&disk).unwrap(),
+    );
+
+    // A workload of its own with metadata (version 2).
+    let mut vm = point(vec![ChunkId([0xef; 32])]);
+    vm.kind = Workload::new("vm").unwrap();
+    vm.meta = serde_json::json!({"machine": {"cpus": 2, "memory_mib": 2048},
+        "disks": ["vda", "vdb"]})
+    .as_object()
+    .unwrap()
+    .clone();
+    let (_, vbytes) = vm.encode(keys);
+    out.put("point_manifest", "point-vm", &vbytes);
+    // A version 1 manifest, as written before workloads were open.
+    let mut v1 = serde_json::to_value(&p).unwrap();
+    let o = v1.as_object_mut().unwrap();
+    o.remove("meta");
+    o.insert("version".into(), 1.into());
+    let mut v1plain = vec![ENCODING_RAW];
+    v1plain.extend_from_slice(&serde_json::to_vec(&v1).unwrap());
+    out.put(
+        "point_manifest",
+        "point-v1",
+        &lifeboat_fuzz::point_with_plain_version(&v1plain, 1),
     );
 
     // ------------------------------------------------------------ tree streams

@@ -63,7 +63,13 @@ pub fn segment_with_plain(plain: &[u8]) -> Vec<u8> {
 /// A point manifest object around an arbitrary plaintext (encoding byte and
 /// body, as `Point::encode` would seal it).
 pub fn point_with_plain(plain: &[u8]) -> Vec<u8> {
-    let mut out = prologue(POINT_MAGIC, POINT_VERSION);
+    point_with_plain_version(plain, POINT_VERSION)
+}
+
+/// Like [`point_with_plain`], under a chosen manifest version (1 reaches the
+/// version 1 reader).
+pub fn point_with_plain_version(plain: &[u8], version: u8) -> Vec<u8> {
+    let mut out = prologue(POINT_MAGIC, version);
     out.extend_from_slice(&keys().seal(AAD_POINT, plain));
     out
 }

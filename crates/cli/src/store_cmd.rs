@@ -384,10 +384,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                         id.short(),
                         p.time.format("%Y-%m-%d %H:%M:%S"),
                         p.host,
-                        match p.kind {
-                            lifeboat_store::manifest::PointKind::Files => "files",
-                            lifeboat_store::manifest::PointKind::Disk => "disk",
-                        },
+                        p.kind.as_str(),
                         human_bytes(p.summary.bytes),
                         human_bytes(p.summary.added_stored_bytes),
                         p.paths.join(" ")

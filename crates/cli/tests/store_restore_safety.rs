@@ -16,7 +16,7 @@ use lifeboat_store::backend::LocalBackend;
 use lifeboat_store::format::KIND_DATA;
 use lifeboat_store::lease::Lease;
 use lifeboat_store::manifest::{
-    ChunkRef, Consistency, Entry, EntryType, Point, PointKind, Summary, point_name,
+    ChunkRef, Consistency, Entry, EntryType, Point, Summary, Workload, point_name,
 };
 use lifeboat_store::tree::TreeWriter;
 use lifeboat_store::upload::{Progress, Uploader};
@@ -69,8 +69,8 @@ fn disk(path: &str, content: &[u8]) -> Item {
 }
 
 /// Writes a point whose tree stream is exactly `items`, mirroring
-/// `backup.rs` `with_writer`: lease, index, uploader, tree, commit.
-fn craft_point(env: &Env, kind: PointKind, items: Vec<Item>) -> String {
+/// the point writer's frame (`writer.rs`): lease, index, uploader, tree, commit.
+fn craft_point(env: &Env, kind: Workload, items: Vec<Item>) -> String {
     let vault = Vault::open(Arc::new(LocalBackend::new(&env.vault)), env.pass.as_bytes())
         .expect("open vault")
         .with_cache_root(env.cache.clone());
@@ -99,11 +99,12 @@ fn craft_point(env: &Env, kind: PointKind, items: Vec<Item>) -> String {
     let ids = tree.finish(&mut up).expect("finish tree");
     up.finish().expect("finish upload");
     let point = Point {
-        version: 1,
+        version: 2,
         time: chrono::Utc::now(),
         host: "attacker".into(),
         user: "mallory".into(),
         kind,
+        meta: Default::default(),
         paths: vec!["/crafted".into()],
         tags: vec![],
         parent: None,
@@ -242,7 +243,7 @@ fn entries_with_unsafe_paths_are_refused() {
     items.push(symlink("../evil-link", "/etc/passwd"));
     items.push(fifo("../evil-fifo"));
     items.push(file("zz-last.txt", b"last"));
-    let id = craft_point(&env, PointKind::Files, items);
+    let id = craft_point(&env, Workload::FILES, items);
     let before = case.outside_state();
 
     let out = env.restore(&id, &case.target, &[]);
@@ -284,7 +285,7 @@ fn unsafe_path_errors_carry_their_code() {
     let case = Case::new(&env, "codes");
     let id = craft_point(
         &env,
-        PointKind::Files,
+        Workload::FILES,
         vec![file("../escape", b"x"), file("ok", b"ok")],
     );
     let out = env.restore(&id, &case.target, &[]);
@@ -300,7 +301,7 @@ fn a_symlink_in_the_manifest_is_never_followed() {
     let out_abs = s(&case.outside).to_string();
     let id = craft_point(
         &env,
-        PointKind::Files,
+        Workload::FILES,
         vec![
             symlink("link", &out_abs),
             file("link/pwned", b"pwned"),
@@ -358,7 +359,7 @@ fn symlinks_planted_in_the_target_are_never_followed() {
     let env = vault_env();
     let id = craft_point(
         &env,
-        PointKind::Files,
+        Workload::FILES,
         vec![
             file("dir/file", b"pwned"),
             file("victim", b"restored content"),
@@ -423,7 +424,7 @@ fn hard_links_never_reach_outside_the_target() {
     let secret_abs = format!("{}/secret", s(&case.outside));
     let id = craft_point(
         &env,
-        PointKind::Files,
+        Workload::FILES,
         vec![
             file("safe.txt", b"safe"),
             hardlink("hl1", "../../etc/passwd"),
@@ -486,7 +487,7 @@ fn disk_points_with_unsafe_names_are_refused() {
     for name in ["../escape.raw", "sub/x.raw", abs.as_str(), "..", ""] {
         let id = craft_point(
             &env,
-            PointKind::Disk,
+            Workload::DISK,
             vec![disk(name, &Rng(9).bytes(10_000))],
         );
         let out = env.restore(&id, &case.target, &[]);
@@ -500,7 +501,7 @@ fn disk_points_with_unsafe_names_are_refused() {
         assert!(case.restored().is_empty(), "{:?}", case.restored());
     }
     // A well-named disk in the same kind of point restores.
-    let id = craft_point(&env, PointKind::Disk, vec![disk("ok.raw", b"disk bytes")]);
+    let id = craft_point(&env, Workload::DISK, vec![disk("ok.raw", b"disk bytes")]);
     env.restore(&id, &case.target, &[]).expect_code(exit::OK);
     assert_eq!(
         std::fs::read(case.target.join("ok.raw")).expect("read"),

@@ -20,6 +20,7 @@
 //! - [`retention`]: tags, expiry, re-tagging on policy change, holds.
 //! - [`item`]: workloads, protection states, stop/resume/change-policy.
 //! - [`point`]: recovery points, on-demand retain-until.
+//! - [`source`]: typed sources and restore requests, one variant per workload.
 //! - [`job`]: job types, statuses, sub-tasks, progress, durations.
 
 pub mod calendar;
@@ -32,6 +33,7 @@ pub mod point;
 pub mod policy;
 pub mod retention;
 pub mod schedule;
+pub mod source;
 pub mod vault;
 
 pub use error::{ErrorCode, ModelError};

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::id::PointId;
-use crate::manifest::{Point, PointKind};
+use crate::manifest::{Point, Workload};
 use crate::retention::{Decision, KeepPolicy, decide};
 use crate::vault::Vault;
 
@@ -30,11 +30,11 @@ pub fn plan_forget(vault: &Vault, policy: &KeepPolicy) -> Result<Vec<ForgetItem>
         ));
     }
     let (points, _) = vault.points()?;
-    type Group = (String, PointKind, Vec<String>);
+    type Group = (String, Workload, Vec<String>);
     let mut groups: HashMap<Group, Vec<(PointId, &Point)>> = HashMap::new();
     for (id, p) in &points {
         groups
-            .entry((p.host.clone(), p.kind, p.paths.clone()))
+            .entry((p.host.clone(), p.kind.clone(), p.paths.clone()))
             .or_default()
             .push((*id, p));
     }

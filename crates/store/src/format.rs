@@ -12,7 +12,9 @@ pub const PACK_VERSION: u8 = 1;
 pub const INDEX_MAGIC: &[u8; 4] = b"LBIX";
 pub const INDEX_VERSION: u8 = 1;
 pub const POINT_MAGIC: &[u8; 4] = b"LBMF";
-pub const POINT_VERSION: u8 = 1;
+/// Point manifests: 2 since workloads are open (`kind` + `meta`); 1 is still read.
+pub const POINT_VERSION: u8 = 2;
+pub const POINT_VERSION_V1: u8 = 1;
 
 /// Length of the prologue of packs, index segments and points: magic, version, 3 zero bytes.
 pub const PROLOGUE_LEN: usize = 8;
@@ -119,6 +121,9 @@ mod tests {
             "\"LBPT\"",
             "\"LBIX\"",
             "\"LBMF\"",
+            "\"LBMF\" ‖ version u8 = 2",
+            "\"version\": 2,",
+            "**Version 1 manifests** (prologue version byte 1",
             "\"lifeboat blob v1\"",
             "\"lifeboat pack header v1\"",
             "\"lifeboat index v1\"",
@@ -153,6 +158,7 @@ mod tests {
         ] {
             assert_eq!(&magic[..], s.as_bytes());
         }
+        assert_eq!((POINT_VERSION, POINT_VERSION_V1), (2, 1));
         assert_eq!(PACK_HEADER_ENTRY_LEN, 45);
         assert_eq!(INDEX_ENTRY_LEN, 49);
         assert_eq!(LEASE_TTL_MS, 600_000);

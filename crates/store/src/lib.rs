@@ -2,7 +2,8 @@
 //!
 //! This crate owns everything about how Lifeboat keeps data: chunking,
 //! keyed chunk ids, compression, encryption, packs, the index, recovery-point
-//! manifests, backups of files and disk images, restore, verify, retention
+//! manifests, the point writer every workload writes through ([`writer`]),
+//! block sources ([`blocks`]), backups of files and disk images, restore, verify, retention
 //! (`forget`) and garbage collection. It knows nothing about policies,
 //! schedules or users; the service builds those on top.
 //!
@@ -30,7 +31,9 @@
 pub mod backend;
 pub mod backup;
 pub mod blob;
+pub mod blocks;
 pub mod browse;
+pub mod chunker;
 pub mod config;
 pub mod crypto;
 pub mod error;
@@ -53,6 +56,7 @@ pub mod upload;
 pub mod util;
 pub mod vault;
 pub mod verify;
+pub mod writer;
 
 pub use error::{Error, Result};
 pub use vault::Vault;

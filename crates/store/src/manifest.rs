@@ -1,6 +1,7 @@
 //! Recovery-point manifests and the entries of their tree streams
 //! (docs/format.md §8).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -10,9 +11,60 @@ use crate::error::{Error, Result};
 use crate::format::*;
 use crate::id::{ChunkId, PointId};
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+/// The workload that wrote a point (docs/format.md §8): an open name, so a
+/// new workload needs no change here. `files` and `disk` are built in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Workload(Cow<'static, str>);
+
+impl Workload {
+    pub const FILES: Workload = Workload(Cow::Borrowed("files"));
+    pub const DISK: Workload = Workload(Cow::Borrowed("disk"));
+
+    /// A workload name: 1 to 64 of `a-z`, `0-9`, `-`, starting with a letter.
+    pub fn new(name: &str) -> Result<Self> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(Error::InvalidArgument(format!(
+                "{name:?} is not a workload name (1 to 64 of a-z, 0-9 and -, starting with a letter)"
+            )));
+        }
+        Ok(Self(Cow::Owned(name.to_string())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Workload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Workload {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        Workload::new(&s)
+    }
+}
+
+impl From<Workload> for String {
+    fn from(w: Workload) -> String {
+        w.0.into_owned()
+    }
+}
+
+/// The two kinds a version 1 manifest can name.
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum PointKind {
+enum KindV1 {
     Files,
     Disk,
 }
@@ -42,13 +94,19 @@ pub struct Summary {
     pub duration_ms: u64,
 }
 
+/// A recovery-point manifest, in the current (version 2) shape.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Point {
+    /// The manifest version it was read from; `encode` always writes the current one.
     pub version: u32,
     pub time: chrono::DateTime<chrono::Utc>,
     pub host: String,
     pub user: String,
-    pub kind: PointKind,
+    /// The workload that wrote the point.
+    pub kind: Workload,
+    /// The workload's own metadata (`{}` for files and disks).
+    #[serde(default)]
+    pub meta: serde_json::Map<String, serde_json::Value>,
     pub paths: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -60,13 +118,65 @@ pub struct Point {
     pub warnings: Vec<String>,
 }
 
+/// A version 1 manifest: a closed kind and no metadata.
+#[derive(Deserialize)]
+struct PointV1 {
+    version: u32,
+    time: chrono::DateTime<chrono::Utc>,
+    host: String,
+    user: String,
+    kind: KindV1,
+    paths: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    parent: Option<PointId>,
+    tree: Vec<ChunkId>,
+    consistency: Consistency,
+    summary: Summary,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+impl From<PointV1> for Point {
+    fn from(p: PointV1) -> Point {
+        Point {
+            version: p.version,
+            time: p.time,
+            host: p.host,
+            user: p.user,
+            kind: match p.kind {
+                KindV1::Files => Workload::FILES,
+                KindV1::Disk => Workload::DISK,
+            },
+            meta: serde_json::Map::new(),
+            paths: p.paths,
+            tags: p.tags,
+            parent: p.parent,
+            tree: p.tree,
+            consistency: p.consistency,
+            summary: p.summary,
+            warnings: p.warnings,
+        }
+    }
+}
+
 pub fn point_name(id: &PointId) -> String {
     format!("points/{}", id.to_hex())
 }
 
 impl Point {
+    /// Seals the point as a current-version manifest (whatever `version`
+    /// it was read with) and returns its id and bytes.
     pub fn encode(&self, keys: &VaultKeys) -> (PointId, Vec<u8>) {
-        let json = serde_json::to_vec(self).expect("point serializes");
+        let json = if self.version == POINT_VERSION as u32 {
+            serde_json::to_vec(self)
+        } else {
+            serde_json::to_vec(&Point {
+                version: POINT_VERSION as u32,
+                ..self.clone()
+            })
+        }
+        .expect("point serializes");
         let mut plain = vec![ENCODING_ZSTD];
         // Compressing into a Vec cannot fail.
         zstd::stream::copy_encode(&json[..], &mut plain, 3).expect("zstd into memory");
@@ -76,11 +186,38 @@ impl Point {
         (PointId::of_bytes(&out), out)
     }
 
+    /// Opens a version 2 or version 1 manifest.
     pub fn decode(keys: &VaultKeys, bytes: &[u8], what: &str) -> Result<Self> {
-        check_prologue(bytes, POINT_MAGIC, POINT_VERSION, "point manifest", what)?;
+        let version = match bytes.get(4) {
+            Some(&POINT_VERSION_V1) => POINT_VERSION_V1,
+            _ => POINT_VERSION,
+        };
+        check_prologue(bytes, POINT_MAGIC, version, "point manifest", what)?;
         let plain = keys.open(AAD_POINT, &bytes[PROLOGUE_LEN..], what)?;
         let json = decode_encoded(&plain, 64 << 20, what)?;
-        serde_json::from_slice(&json).map_err(|e| Error::corrupt(what, format!("manifest: {e}")))
+        let bad = |e: serde_json::Error| Error::corrupt(what, format!("manifest: {e}"));
+        let point: Point = if version == POINT_VERSION_V1 {
+            serde_json::from_slice::<PointV1>(&json)
+                .map_err(bad)?
+                .into()
+        } else {
+            serde_json::from_slice(&json).map_err(bad)?
+        };
+        if point.version != version as u32 {
+            return Err(Error::corrupt(
+                what,
+                format!(
+                    "manifest says version {} in a version {version} object",
+                    point.version
+                ),
+            ));
+        }
+        Ok(point)
+    }
+
+    /// Whether the point holds disk images (restored as images, not as files).
+    pub fn is_disk(&self) -> bool {
+        self.kind == Workload::DISK
     }
 }
 

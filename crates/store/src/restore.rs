@@ -222,7 +222,7 @@ pub fn restore(
     progress: Arc<Progress>,
 ) -> Result<RestoreReport> {
     let index = vault.load_index()?;
-    if point.kind == PointKind::Disk {
+    if point.kind == Workload::DISK {
         return restore_disks(vault, &index, point, target, opts, progress);
     }
     let _ = point_id;

@@ -3,6 +3,7 @@
 //! once across points (docs/format.md §8). Both directions stream: neither
 //! ever holds a whole tree.
 
+use crate::chunker::Chunker;
 use crate::error::{Error, Result};
 use crate::format::*;
 use crate::id::ChunkId;
@@ -11,7 +12,7 @@ use crate::upload::Uploader;
 
 pub struct TreeWriter {
     buf: Vec<u8>,
-    seed: u64,
+    chunker: Chunker,
     ids: Vec<ChunkId>,
 }
 
@@ -19,7 +20,7 @@ impl TreeWriter {
     pub fn new(seed: u64) -> Self {
         Self {
             buf: Vec::with_capacity(4 * TREE_CDC_MAX as usize),
-            seed,
+            chunker: Chunker::for_trees(seed),
             ids: Vec::new(),
         }
     }
@@ -35,16 +36,7 @@ impl TreeWriter {
 
     /// Cuts the buffer; keeps the last (possibly incomplete) piece unless `all`.
     fn emit(&mut self, up: &mut Uploader, all: bool) -> Result<()> {
-        let cuts: Vec<(usize, usize)> = fastcdc::v2020::FastCDC::with_level_and_seed(
-            &self.buf,
-            TREE_CDC_MIN as usize,
-            TREE_CDC_AVG as usize,
-            TREE_CDC_MAX as usize,
-            fastcdc::v2020::Normalization::Level1,
-            self.seed,
-        )
-        .map(|c| (c.offset, c.length))
-        .collect();
+        let cuts = self.chunker.cuts(&self.buf);
         let keep_last = !all && cuts.len() > 1;
         let take = if keep_last {
             cuts.len() - 1

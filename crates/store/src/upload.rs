@@ -54,9 +54,26 @@ pub struct UploadStats {
     pub segments: u64,
 }
 
+/// The index an uploader deduplicates against: borrowed, or shared with the
+/// point writer that owns the upload.
+enum IndexRef<'a> {
+    Borrowed(&'a Index),
+    Shared(Arc<Index>),
+}
+
+impl std::ops::Deref for IndexRef<'_> {
+    type Target = Index;
+    fn deref(&self) -> &Index {
+        match self {
+            IndexRef::Borrowed(i) => i,
+            IndexRef::Shared(i) => i,
+        }
+    }
+}
+
 pub struct Uploader<'a> {
     keys: VaultKeys,
-    index: &'a Index,
+    index: IndexRef<'a>,
     sent: HashSet<ChunkId>,
     tx: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
@@ -68,11 +85,54 @@ pub struct Uploader<'a> {
     pub new_bytes: u64,
 }
 
+impl Uploader<'static> {
+    /// Like [`Uploader::start`], holding its own share of the index.
+    pub fn start_shared(
+        backend: Arc<dyn Backend>,
+        keys: &VaultKeys,
+        index: Arc<Index>,
+        writer: LeaseId,
+        level: i32,
+        pack_size: usize,
+        progress: Arc<Progress>,
+    ) -> Self {
+        Self::start_with(
+            backend,
+            keys,
+            IndexRef::Shared(index),
+            writer,
+            level,
+            pack_size,
+            progress,
+        )
+    }
+}
+
 impl<'a> Uploader<'a> {
     pub fn start(
         backend: Arc<dyn Backend>,
         keys: &VaultKeys,
         index: &'a Index,
+        writer: LeaseId,
+        level: i32,
+        pack_size: usize,
+        progress: Arc<Progress>,
+    ) -> Self {
+        Self::start_with(
+            backend,
+            keys,
+            IndexRef::Borrowed(index),
+            writer,
+            level,
+            pack_size,
+            progress,
+        )
+    }
+
+    fn start_with(
+        backend: Arc<dyn Backend>,
+        keys: &VaultKeys,
+        index: IndexRef<'a>,
         writer: LeaseId,
         level: i32,
         pack_size: usize,

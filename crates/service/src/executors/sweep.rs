@@ -14,7 +14,7 @@ use lifeboat_model::point::PointOrigin;
 use lifeboat_model::schedule::SlotKey;
 use lifeboat_store::gc::pending_condemnations;
 use lifeboat_store::id::PointId as StorePointId;
-use lifeboat_store::manifest::PointKind;
+use lifeboat_store::manifest::Workload;
 
 use super::points::{Committed, record_point, tags};
 use lifeboat_model::guard::{self, AlertKind};
@@ -373,7 +373,7 @@ async fn adopt(
     let committed = Committed {
         store_id: hex.to_string(),
         time,
-        consistency: if manifest.kind == PointKind::Disk {
+        consistency: if manifest.kind == Workload::DISK {
             "crash"
         } else {
             "file-system"
