@@ -34,6 +34,9 @@ impl std::error::Error for Failure {}
 
 type Check = Result<(), Failure>;
 
+/// One named check of the suite.
+type CheckFn = fn(&Arc<dyn Backend>, &str) -> Check;
+
 fn ensure(ok: bool, check: &'static str, detail: impl FnOnce() -> String) -> Check {
     if ok {
         Ok(())
@@ -60,7 +63,7 @@ pub fn run(backend: Arc<dyn Backend>) -> Result<Vec<&'static str>, Failure> {
         detail: e.to_string(),
     })?;
     let root = format!("conformance-{}/", hex::encode(rand));
-    let checks: [(&'static str, fn(&Arc<dyn Backend>, &str) -> Check); 7] = [
+    let checks: [(&'static str, CheckFn); 7] = [
         ("put_if_absent", put_if_absent),
         ("put_if_absent_race", put_if_absent_race),
         ("get", get),
@@ -341,7 +344,7 @@ fn transient_retried(b: &Arc<dyn Backend>, root: &str) -> Check {
         Op::Delete,
         Op::Exists,
     ] {
-        fault.inject(Fault::nth(op, fault.calls(op) + 1, transient));
+        fault.inject(Fault::nth(op, 1, transient));
     }
     ensure(call(C, r.put_if_absent(&n, b"abc"))?, C, || {
         "put not stored".into()
@@ -364,15 +367,33 @@ fn transient_retried(b: &Arc<dyn Backend>, root: &str) -> Check {
     // A put whose failed attempt landed anyway counts as stored.
     let landed = format!("{root}retry/landed");
     call(C, b.put_if_absent(&landed, b"mine"))?;
-    fault.inject(Fault::nth(Op::Put, fault.calls(Op::Put) + 1, transient));
+    fault.inject(Fault::nth(Op::Put, 1, transient));
     ensure(call(C, r.put_if_absent(&landed, b"mine"))?, C, || {
         "a retried put that had landed was reported as someone else's".into()
+    })?;
+    // A put cut off part-way that left a fragment is not taken for
+    // someone else's object, and put_exclusive removes the fragment.
+    let cut = format!("{root}retry/cut");
+    fault.inject(Fault::nth(
+        Op::Put,
+        1,
+        FaultAction::Truncate { keep_percent: 50 },
+    ));
+    let e = crate::put_exclusive(&r, &cut, b"whole bytes").err();
+    ensure(
+        e.as_ref()
+            .is_some_and(|e| e.kind == BackendErrorKind::Incomplete),
+        C,
+        || format!("a cut-off put was not reported as incomplete: {e:?}"),
+    )?;
+    ensure(!call(C, b.exists(&cut))?, C, || {
+        "the fragment of a cut-off put was left behind".into()
     })?;
     // Permanent failures are not retried; transient ones are, a bounded number of times.
     let before = fault.calls(Op::Get);
     fault.inject(Fault::nth(
         Op::Get,
-        before + 1,
+        1,
         FaultAction::Fail(BackendErrorKind::Permanent),
     ));
     let e = r.get(&landed).err();
@@ -384,7 +405,7 @@ fn transient_retried(b: &Arc<dyn Backend>, root: &str) -> Check {
         || "a permanent failure was retried or hidden".into(),
     )?;
     let before = fault.calls(Op::Get);
-    fault.inject(Fault::from_nth(Op::Get, before + 1, transient));
+    fault.inject(Fault::from_nth(Op::Get, 1, transient));
     let e = r.get(&landed).err();
     fault.clear();
     ensure(
@@ -397,7 +418,7 @@ fn transient_retried(b: &Arc<dyn Backend>, root: &str) -> Check {
     // A short ranged read is retried, not returned.
     fault.inject(Fault::nth(
         Op::GetRange,
-        fault.calls(Op::GetRange) + 1,
+        1,
         FaultAction::Truncate { keep_percent: 50 },
     ));
     ensure(call(C, r.get_range(&landed, 0, 4))? == b"mine", C, || {

@@ -20,6 +20,10 @@ pub enum BackendErrorKind {
     Transient,
     /// Trying again will not help: permissions, a bad name, a failing medium.
     Permanent,
+    /// A write failed part-way and the name now holds other bytes than
+    /// the ones written: what an interrupted upload can leave on storage
+    /// that does not store objects all-or-nothing. Not retried.
+    Incomplete,
     /// The URL names a backend this build of Lifeboat does not have yet.
     NotBuilt,
     /// The URL cannot be understood.
@@ -124,6 +128,7 @@ impl BackendError {
             BackendErrorKind::OutOfRange => "DATA_CORRUPT",
             BackendErrorKind::Full => "STORAGE_FULL",
             BackendErrorKind::Transient => "BACKEND_UNAVAILABLE",
+            BackendErrorKind::Incomplete => "BACKEND_PARTIAL_WRITE",
             BackendErrorKind::NotBuilt => "BACKEND_NOT_BUILT",
             BackendErrorKind::InvalidUrl => "INVALID_BACKEND_URL",
         }

@@ -1,7 +1,8 @@
 //! A backend that misbehaves on purpose, for tests: the Nth call of an
-//! operation (and optionally the ones after it) fails, is delayed, or
-//! returns truncated data. It wraps a real backend, so everything else
-//! behaves as that backend does.
+//! operation (and optionally the ones after it, or only those on names
+//! under a prefix) fails, is delayed, or reads or writes truncated data.
+//! It wraps a real backend, so everything else behaves as that backend
+//! does.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,18 +20,23 @@ pub enum FaultAction {
     /// The call waits this long, then proceeds.
     Delay(Duration),
     /// Reads: the data comes back cut to this fraction (in percent) of its
-    /// length, with no error. Other operations proceed unchanged.
+    /// length, with no error. Puts: only that fraction of the bytes is
+    /// stored under the name, and the call fails as transient — what an
+    /// upload cut off part-way leaves on storage that does not store
+    /// objects all-or-nothing. Other operations proceed unchanged.
     Truncate { keep_percent: u8 },
 }
 
-/// Calls `first..first+count` (1-based, counted per operation) of `op`
-/// get `action`.
+/// A fault counts the calls it looks at — calls of `op`, on names under
+/// `under` when that is set — from the moment it is injected; calls
+/// `first..first+count` of those (1-based) get `action`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fault {
     pub op: Op,
     pub first: u64,
     pub count: u64,
     pub action: FaultAction,
+    pub under: Option<&'static str>,
 }
 
 impl Fault {
@@ -41,6 +47,18 @@ impl Fault {
             first: nth,
             count: 1,
             action,
+            under: None,
+        }
+    }
+
+    /// `count` calls of `op` from the `first` on.
+    pub fn calls(op: Op, first: u64, count: u64, action: FaultAction) -> Self {
+        Self {
+            op,
+            first,
+            count,
+            action,
+            under: None,
         }
     }
 
@@ -51,17 +69,31 @@ impl Fault {
             first: nth,
             count: u64::MAX,
             action,
+            under: None,
         }
     }
 
-    fn applies(&self, op: Op, n: u64) -> bool {
-        self.op == op && n >= self.first && n - self.first < self.count
+    /// Only calls on names that start with `prefix` (`packs/`, `index/`…).
+    pub fn under(self, prefix: &'static str) -> Self {
+        Self {
+            under: Some(prefix),
+            ..self
+        }
+    }
+
+    fn looks_at(&self, op: Op, target: &str) -> bool {
+        self.op == op && self.under.is_none_or(|p| target.starts_with(p))
+    }
+
+    fn hits(&self, n: u64) -> bool {
+        n >= self.first && n - self.first < self.count
     }
 }
 
 pub struct FaultBackend {
     inner: Arc<dyn Backend>,
-    faults: Mutex<Vec<Fault>>,
+    /// Each fault with the number of calls it has looked at.
+    faults: Mutex<Vec<(Fault, u64)>>,
     calls: Mutex<HashMap<Op, u64>>,
     injected: AtomicU64,
 }
@@ -76,10 +108,10 @@ impl FaultBackend {
         }
     }
 
-    /// Adds a fault. Call numbers count from the backend's creation.
+    /// Adds a fault; its calls are counted from now.
     pub fn inject(&self, fault: Fault) -> &Self {
         if let Ok(mut f) = self.faults.lock() {
-            f.push(fault);
+            f.push((fault, 0));
         }
         self
     }
@@ -91,7 +123,7 @@ impl FaultBackend {
         }
     }
 
-    /// How many calls of `op` were made so far.
+    /// How many calls of `op` were made so far (all names, faulty or not).
     pub fn calls(&self, op: Op) -> u64 {
         self.calls
             .lock()
@@ -107,20 +139,23 @@ impl FaultBackend {
     /// Counts the call and says what to do with it: `Err` to fail now,
     /// `Ok(Some(p))` to truncate a read to `p` percent.
     fn enter(&self, op: Op, target: &str) -> BackendResult<Option<u8>> {
-        let n = match self.calls.lock() {
-            Ok(mut c) => {
-                let e = c.entry(op).or_insert(0);
-                *e += 1;
-                *e
+        if let Ok(mut c) = self.calls.lock() {
+            *c.entry(op).or_insert(0) += 1;
+        }
+        // Every fault that looks at the call counts it; the first one the
+        // count falls on acts.
+        let mut hit = None;
+        if let Ok(mut faults) = self.faults.lock() {
+            for (f, seen) in faults.iter_mut().filter(|(f, _)| f.looks_at(op, target)) {
+                *seen += 1;
+                if hit.is_none() && f.hits(*seen) {
+                    hit = Some((*f, *seen));
+                }
             }
-            Err(_) => 0,
+        }
+        let Some((fault, n)) = hit else {
+            return Ok(None);
         };
-        let hit = self
-            .faults
-            .lock()
-            .ok()
-            .and_then(|f| f.iter().find(|f| f.applies(op, n)).copied());
-        let Some(fault) = hit else { return Ok(None) };
         self.injected.fetch_add(1, Ordering::Relaxed);
         match fault.action {
             FaultAction::Fail(kind) => Err(BackendError::new(
@@ -149,8 +184,21 @@ fn cut(mut data: Vec<u8>, keep: Option<u8>) -> Vec<u8> {
 
 impl Backend for FaultBackend {
     fn put_if_absent(&self, name: &str, data: &[u8]) -> BackendResult<bool> {
-        self.enter(Op::Put, name)?;
-        self.inner.put_if_absent(name, data)
+        let Some(keep) = self.enter(Op::Put, name)? else {
+            return self.inner.put_if_absent(name, data);
+        };
+        let part = cut(data.to_vec(), Some(keep));
+        self.inner.put_if_absent(name, &part)?;
+        Err(BackendError::new(
+            BackendErrorKind::Transient,
+            Op::Put,
+            name,
+            format!(
+                "injected fault: the connection dropped after {} of {} bytes",
+                part.len(),
+                data.len()
+            ),
+        ))
     }
 
     fn get(&self, name: &str) -> BackendResult<Vec<u8>> {

@@ -27,7 +27,7 @@ pub mod fault;
 pub use error::{BackendError, BackendErrorKind, BackendResult, Op};
 pub use local::{LocalBackend, TEMP_PREFIX};
 pub use retry::{RetryPolicy, Retrying};
-pub use url::{BackendUrl, open, open_with};
+pub use url::{BackendUrl, open, open_location, open_with};
 
 /// One object in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,4 +87,30 @@ pub trait Backend: Send + Sync {
     fn remove_stale_temporaries(&self, _max_age: std::time::Duration) -> BackendResult<usize> {
         Ok(0)
     }
+}
+
+/// Stores `data` under a name only these bytes can have: a content hash,
+/// or a random id the writer drew. Like [`Backend::put_if_absent`], but
+/// when the put fails and other bytes are found under the name (what an
+/// interrupted upload leaves on storage that is not all-or-nothing, see
+/// [`BackendErrorKind::Incomplete`]) they are removed before the error is
+/// returned: for such a name they cannot be anyone's valid object, and
+/// nothing half-written stays where a reader would take it for one. When
+/// the bytes are found whole, the failed call had landed and this is a
+/// success.
+pub fn put_exclusive(backend: &dyn Backend, name: &str, data: &[u8]) -> BackendResult<bool> {
+    let mut err = match backend.put_if_absent(name, data) {
+        Ok(stored) => return Ok(stored),
+        Err(e) => e,
+    };
+    match backend.get(name) {
+        Ok(found) if found == data => return Ok(true),
+        Ok(_) => {
+            if backend.delete(name).is_ok() {
+                err.message.push_str("; the partial object was removed");
+            }
+        }
+        Err(_) => {}
+    }
+    Err(err)
 }

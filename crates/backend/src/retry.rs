@@ -5,7 +5,8 @@
 //! - a put whose first attempt failed transiently may have landed anyway
 //!   (the answer was lost, not the write). If the retry then finds the name
 //!   taken, the object is read back: holding exactly our bytes, the put
-//!   counts as ours;
+//!   counts as ours; holding other bytes, it fails as
+//!   [`BackendErrorKind::Incomplete`] (it may be a remnant of our attempt);
 //! - a ranged read that returns fewer bytes than asked for without an error
 //!   is a short read, retried like a transient failure.
 
@@ -114,8 +115,19 @@ impl Backend for Retrying {
             true => Ok(true),
             false if !retry => Ok(false),
             // The name is taken after an earlier attempt failed: ours if it
-            // holds our bytes (that attempt landed), someone else's if not.
-            false => Ok(self.inner.get(name)? == data),
+            // holds our bytes (that attempt landed). Other bytes may be a
+            // racing writer's object or what our interrupted attempt left
+            // behind; the two cannot be told apart here, and calling it
+            // "someone else's" would let a caller reference a damaged
+            // object, so it is an error ([`crate::put_exclusive`] cleans
+            // up after it for names only one writer can produce).
+            false if self.inner.get(name)? == data => Ok(true),
+            false => Err(BackendError::new(
+                BackendErrorKind::Incomplete,
+                Op::Put,
+                name,
+                "after a failed attempt the object holds other bytes than the ones written",
+            )),
         })
     }
 

@@ -147,6 +147,12 @@ pub fn open(url: &BackendUrl) -> Result<Arc<dyn Backend>, BackendError> {
     open_with(url, RetryPolicy::default())
 }
 
+/// Opens the backend `location` names: a URL (`file:///srv/vault`) or a
+/// plain path (a local folder).
+pub fn open_location(location: &str) -> Result<Arc<dyn Backend>, BackendError> {
+    open(&location.parse()?)
+}
+
 /// [`open`] with a chosen retry policy.
 pub fn open_with(url: &BackendUrl, retry: RetryPolicy) -> Result<Arc<dyn Backend>, BackendError> {
     let inner: Arc<dyn Backend> = match url {

@@ -13,7 +13,6 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use lifeboat_catalog::VaultId;
 use lifeboat_service::{KekProvider, KeyConfig, ServiceError, VaultStorage};
-use lifeboat_store::backend::BackendUrl;
 use lifeboat_store::{Error, Vault};
 use serde_json::json;
 
@@ -207,9 +206,8 @@ fn describe(storage: &VaultStorage, id: VaultId) -> serde_json::Value {
     let store = storage.vault_dir(id);
     let opened = storage.secret(id).map_err(|e| (e.code(), e.to_string()));
     let opened = opened.and_then(|pass| {
-        lifeboat_store::backend::open(&BackendUrl::file(&store))
-            .map_err(Error::from)
-            .and_then(|backend| Vault::open(backend, &pass))
+        let backend = storage.backend(id).map_err(|e| (e.code(), e.to_string()))?;
+        Vault::open(backend, &pass)
             .and_then(|v| v.points())
             .map_err(|e: Error| (e.code(), e.to_string()))
     });

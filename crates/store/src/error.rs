@@ -122,6 +122,9 @@ impl Error {
                 BackendErrorKind::Transient => {
                     "the vault's storage did not answer through several retries; check it and run again (nothing half-written is visible)"
                 }
+                BackendErrorKind::Incomplete => {
+                    "a write to the vault's storage was cut off part-way; nothing refers to it, run the backup again"
+                }
                 BackendErrorKind::NotBuilt => "use a local folder: --vault /path or file:///path",
                 BackendErrorKind::InvalidUrl => {
                     "give a folder, or a URL such as file:///srv/vault (docs/backends.md)"

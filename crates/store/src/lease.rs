@@ -141,7 +141,9 @@ impl Lease {
         let started = now_ms();
         let name = format!("leases/{}.0", id.to_hex());
         let rec = record_for(id, op, started, started);
-        backend.put_if_absent(&name, &serde_json::to_vec(&rec).expect("lease serializes"))?;
+        // A random name: a fragment an interrupted put left is removed.
+        let body = serde_json::to_vec(&rec).expect("lease serializes");
+        crate::backend::put_exclusive(backend.as_ref(), &name, &body)?;
         let last_refresh = Arc::new(AtomicU64::new(started));
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let current_name = Arc::new(Mutex::new(name));
