@@ -10,7 +10,7 @@ use lifeboat_store::backend::{Backend, BackendUrl};
 use lifeboat_store::backup::{BackupOptions, backup_disk, backup_files};
 use lifeboat_store::browse::{diff, under};
 use lifeboat_store::config::VaultConfig;
-use lifeboat_store::gc::{self, GcIntent, execute_forget, plan_forget};
+use lifeboat_store::gc::{execute_forget, plan_forget};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::manifest::{ChunkRef, Entry, EntryType, Point};
 use lifeboat_store::restore::{Conflict, RestoreOptions, entries, restore};
@@ -624,39 +624,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         StoreCmd::Gc { dry_run } => {
-            let plan = gc::plan(
-                &vault,
-                if dry_run {
-                    GcIntent::DryRun
-                } else {
-                    GcIntent::Collect
-                },
-            )?;
-            // The JSON is the plan itself: the one `--dry-run` shows is the
-            // kind of object the run below executes.
-            let shown = serde_json::to_value(&plan).unwrap_or_default();
-            let r = if dry_run {
-                plan.summary
-            } else {
-                gc::execute(&vault, plan)?
-            };
-            if out == Output::Json {
-                print_json(&shown);
-            } else {
-                println!(
-                    "{}{} points, {} packs; deleted {} packs ({}), condemned {} ({} repacked, {} orphans; freed by the next gc once older writers finish), {} rescued, {} still waiting",
-                    if dry_run { "dry run: " } else { "" },
-                    r.points,
-                    r.packs_total,
-                    r.packs_deleted,
-                    human_bytes(r.bytes_deleted),
-                    r.packs_condemned,
-                    r.packs_repacked,
-                    r.orphan_packs,
-                    r.packs_rescued,
-                    r.packs_waiting
-                );
-            }
+            crate::store_gc::run(&vault, dry_run, out)?;
             Ok(exit::OK)
         }
         StoreCmd::Key { cmd } => match cmd {
