@@ -5,6 +5,7 @@
 mod backup;
 mod progress;
 mod store_cmd;
+mod store_gc;
 mod vault_key;
 
 use std::process::ExitCode;
@@ -79,8 +80,15 @@ pub fn exit_code_for(e: &lifeboat_store::Error) -> u8 {
         "WRONG_PASSPHRASE" => exit::WRONG_PASSPHRASE,
         "DATA_CORRUPT" | "CHUNK_MISSING" | "UNSAFE_PATH" => exit::DAMAGE,
         "STORAGE_FULL" => exit::STORAGE_FULL,
-        "INVALID_ARGUMENT" | "POINT_NOT_FOUND" | "POINT_AMBIGUOUS" | "PATH_NOT_FOUND"
-        | "LAST_KEY" | "TARGET_EXISTS" | "VAULT_EXISTS" => exit::USAGE,
+        "INVALID_ARGUMENT"
+        | "POINT_NOT_FOUND"
+        | "POINT_AMBIGUOUS"
+        | "PATH_NOT_FOUND"
+        | "LAST_KEY"
+        | "TARGET_EXISTS"
+        | "VAULT_EXISTS"
+        | "BACKEND_NOT_BUILT"
+        | "INVALID_BACKEND_URL" => exit::USAGE,
         _ => exit::FAILED,
     }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use lifeboat_nbd::ExportOptions;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl};
 use lifeboat_store::backup::{BackupOptions, backup_files};
 use lifeboat_store::browse::{diff, under};
 use lifeboat_store::config::VaultConfig;
-use lifeboat_store::gc::{execute_forget, gc, plan_forget};
+use lifeboat_store::gc::{execute_forget, plan_forget};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::manifest::{ChunkRef, Entry, EntryType, Point};
 use lifeboat_store::restore::{Conflict, RestoreOptions, entries, restore};
@@ -37,9 +37,9 @@ use crate::{Failure, Output, exit, exit_code_for};
   lifeboat store verify --vault ./v --read-data-subset 10%
   lifeboat store forget --vault ./v --keep-daily 7 --keep-weekly 4 --dry-run")]
 pub struct StoreArgs {
-    /// The vault folder.
+    /// The vault: a folder, or a URL (file:///srv/vault; docs/backends.md).
     #[arg(long, global = true, env = "LIFEBOAT_VAULT")]
-    vault: Option<PathBuf>,
+    vault: Option<String>,
     /// Read the passphrase from this file (first line). Otherwise LIFEBOAT_PASSPHRASE, else a prompt.
     #[arg(long, global = true)]
     passphrase_file: Option<PathBuf>,
@@ -259,7 +259,8 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
         .vault
         .clone()
         .ok_or_else(|| Error::InvalidArgument("give --vault (or set LIFEBOAT_VAULT)".into()))?;
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&vault_path));
+    let url: BackendUrl = vault_path.parse().map_err(Error::from)?;
+    let backend: Arc<dyn Backend> = lifeboat_store::backend::open(&url).map_err(Error::from)?;
     let pass_file = a.passphrase_file.as_deref();
     if let StoreCmd::Init { pack_size_mib } = a.cmd {
         let mut config = VaultConfig::new_default();
@@ -287,7 +288,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             println!(
                 "created vault {} at {}",
                 vault.config().vault_id,
-                vault_path.display()
+                vault_path
             );
             println!("keep the passphrase safe: without it the data cannot be read");
         }
@@ -643,24 +644,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         StoreCmd::Gc { dry_run } => {
-            let r = gc(&vault, dry_run)?;
-            if out == Output::Json {
-                print_json(&json!(r));
-            } else {
-                println!(
-                    "{}{} points, {} packs; deleted {} packs ({}), condemned {} ({} repacked, {} orphans; freed by the next gc once older writers finish), {} rescued, {} still waiting",
-                    if dry_run { "dry run: " } else { "" },
-                    r.points,
-                    r.packs_total,
-                    r.packs_deleted,
-                    human_bytes(r.bytes_deleted),
-                    r.packs_condemned,
-                    r.packs_repacked,
-                    r.orphan_packs,
-                    r.packs_rescued,
-                    r.packs_waiting
-                );
-            }
+            crate::store_gc::run(&vault, dry_run, out)?;
             Ok(exit::OK)
         }
         StoreCmd::Key { cmd } => match cmd {

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::backup::{BackupOptions, BackupOutcome, backup_disk, backup_files};
 use lifeboat_store::config::{ChunkerParams, VaultConfig};
 use lifeboat_store::keyfile::KdfParams;
@@ -131,7 +131,7 @@ fn candidate(
             std::fs::remove_dir_all(d)?;
         }
     }
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(vdir.clone()));
+    let backend: Arc<dyn Backend> = open(&BackendUrl::file(vdir.clone()))?;
     let kdf = KdfParams {
         m_kib: 1024,
         t: 1,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::restore::{RestoreOptions, restore};
 use lifeboat_store::upload::Progress;
 use lifeboat_store::verify::{ReadData, verify};
@@ -69,7 +69,7 @@ fn a_format_v1_vault_still_opens_verifies_and_restores() {
     // never be able to change the fixture either.
     let copy = tmp.path().join("vault");
     copy_dir(&fixture_dir(), &copy);
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&copy));
+    let backend: Arc<dyn Backend> = open(&BackendUrl::file(&copy)).expect("open backend");
     let vault = Vault::open(backend, PASSPHRASE)
         .expect("open the v1 fixture")
         .with_cache_root(tmp.path().join("cache"));
@@ -140,7 +140,7 @@ fn write_fixture() {
     }
     let dir = fixture_dir();
     let _ = std::fs::remove_dir_all(&dir);
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&dir));
+    let backend: Arc<dyn Backend> = open(&BackendUrl::file(&dir)).expect("open backend");
     let vault = Vault::init(
         backend,
         PASSPHRASE,

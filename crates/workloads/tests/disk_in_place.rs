@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use lifeboat_model::source::{Conflict, DiskFormat, RestoreRequest, Source};
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::backup::BackupOptions;
 use lifeboat_store::config::VaultConfig;
 use lifeboat_store::keyfile::KdfParams;
@@ -81,7 +81,8 @@ fn qemu_img(args: &[&str]) {
 }
 
 fn vault_at(root: &Path) -> Vault {
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(root.join("vault")));
+    let backend: Arc<dyn Backend> =
+        open(&BackendUrl::file(root.join("vault"))).expect("open backend");
     Vault::init(
         backend,
         b"pw",
