@@ -132,11 +132,7 @@ fn candidate(
         }
     }
     let backend: Arc<dyn Backend> = open(&BackendUrl::file(vdir.clone()))?;
-    let kdf = KdfParams {
-        m_kib: 1024,
-        t: 1,
-        p: 1,
-    };
+    let kdf = KdfParams::MINIMAL;
     let vault = Vault::init(backend, b"bench", kdf, config)?.with_cache_root(cache.clone());
     prepare(1)?;
     let v1 = timed(|| backup(&vault))?;

@@ -45,11 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let source = args.get(2).ok_or("usage: index_memory N SOURCE_DIR")?;
     let work = tempfile::tempdir()?;
     let backend: Arc<dyn Backend> = open(&BackendUrl::file(work.path().join("vault")))?;
-    let kdf = KdfParams {
-        m_kib: 1024,
-        t: 1,
-        p: 1,
-    };
+    let kdf = KdfParams::MINIMAL;
     let vault = Vault::init(backend.clone(), b"bench", kdf, VaultConfig::new_default())?
         .with_cache_root(work.path().join("cache"));
     let t = std::time::Instant::now();

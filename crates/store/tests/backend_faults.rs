@@ -38,16 +38,8 @@ fn env() -> Env {
     let src = dir.path().join("src");
     std::fs::create_dir_all(src.join("sub")).expect("mkdir");
     // Incompressible, so that the backup writes several packs.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for i in 0..20u32 {
-        let body: Vec<u8> = (0..300_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+    for i in 0..20u64 {
+        let body = lifeboat_testkit::noise(0x9e37_79b9_7f4a_7c15 + 2 * i, 300_000);
         std::fs::write(src.join("sub").join(format!("f{i}")), body).expect("write");
     }
     // Opened by URL like every vault; one attempt, so that the faults sit
@@ -62,11 +54,7 @@ fn env() -> Env {
     let vault = Vault::init(
         backend,
         b"pw",
-        KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
+        KdfParams::MINIMAL,
         VaultConfig {
             pack_size: 1 << 20,
             ..VaultConfig::new_default()

@@ -68,14 +68,17 @@ impl Drop for Tmpfs {
     }
 }
 
-fn qemu_img(args: &[&str]) {
+/// Converts a raw image to qcow2 with qemu-img.
+fn to_qcow2(raw: &Path, qcow: &Path) {
     let o = Command::new("qemu-img")
-        .args(args)
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(raw)
+        .arg(qcow)
         .output()
         .expect("running qemu-img");
     assert!(
         o.status.success(),
-        "qemu-img {args:?}: {}",
+        "qemu-img convert: {}",
         String::from_utf8_lossy(&o.stderr)
     );
 }
@@ -86,11 +89,7 @@ fn vault_at(root: &Path) -> Vault {
     Vault::init(
         backend,
         b"pw",
-        KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
+        KdfParams::MINIMAL,
         VaultConfig::new_default(),
     )
     .expect("init")
@@ -111,15 +110,7 @@ fn a_qcow2_backup_writes_no_temporary_copy_and_restores_exactly() {
     }
     drop(f);
     let qcow = dir.path().join("guest.qcow2");
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "qcow2",
-        raw.to_str().unwrap(),
-        qcow.to_str().unwrap(),
-    ]);
+    to_qcow2(&raw, &qcow);
 
     let small = Tmpfs::mount(&dir.path().join("small"), 24);
     let vault = vault_at(&small.0);
@@ -200,15 +191,7 @@ fn a_raw_image_is_read_directly_and_a_qcow2_is_refused_by_the_raw_reader() {
     let raw = dir.path().join("d.raw");
     std::fs::write(&raw, noise(3, 3 * MIB as usize)).unwrap();
     let qcow = dir.path().join("d.qcow2");
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "qcow2",
-        raw.to_str().unwrap(),
-        qcow.to_str().unwrap(),
-    ]);
+    to_qcow2(&raw, &qcow);
     let source = Source::Disk { image: raw.clone() };
     let b = for_source(&source)
         .backup(BackupJob {

@@ -18,11 +18,7 @@ pub fn vault_at(dir: &Path) -> Vault {
     Vault::init(
         backend,
         b"pw",
-        KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
+        KdfParams::MINIMAL,
         VaultConfig::new_default(),
     )
     .expect("init")
