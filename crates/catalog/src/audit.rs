@@ -44,6 +44,10 @@ use crate::error::Result;
 use crate::types::{Page, Paged, paginate, trunc_micros, ts};
 use crate::{BeginWrite, Catalog, CatalogError, Dialect, with_pool};
 
+mod chain;
+use chain::head_mac;
+pub use chain::row_hash;
+
 /// `prev_hash` of the first row: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -207,75 +211,6 @@ impl AuditVerification {
     pub fn is_valid(&self) -> bool {
         self.broken.is_none()
     }
-}
-
-/// Feeds the canonical encoding of fields into a hasher: every value is
-/// tagged and length-prefixed, so no two different rows encode alike.
-struct Canon(blake3::Hasher);
-
-impl Canon {
-    fn keyed(key: &[u8; 32], domain: &str) -> Self {
-        let mut c = Canon(blake3::Hasher::new_keyed(key));
-        c.str(domain);
-        c
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        self.0.update(&(b.len() as u64).to_be_bytes());
-        self.0.update(b);
-    }
-    fn str(&mut self, s: &str) {
-        self.0.update(b"s");
-        self.bytes(s.as_bytes());
-    }
-    fn int(&mut self, v: i64) {
-        self.0.update(b"i");
-        self.0.update(&v.to_be_bytes());
-    }
-    fn opt_int(&mut self, v: Option<i64>) {
-        match v {
-            Some(v) => self.int(v),
-            None => {
-                self.0.update(b"n");
-            }
-        }
-    }
-    fn opt_str(&mut self, v: Option<&str>) {
-        match v {
-            Some(v) => self.str(v),
-            None => {
-                self.0.update(b"n");
-            }
-        }
-    }
-    fn hex(self) -> String {
-        self.0.finalize().to_hex().to_string()
-    }
-}
-
-/// The hash of row `seq` with fields `e` following `prev_hash`.
-pub fn row_hash(key: &AuditKey, seq: i64, e: &NewAuditEntry, prev_hash: &str) -> String {
-    let mut c = Canon::keyed(&key.row, "lifeboat audit row v1");
-    c.int(seq);
-    c.int(trunc_micros(e.time).timestamp_micros());
-    c.str(&e.principal);
-    c.opt_int(e.principal_id);
-    c.str(&e.source);
-    c.str(&e.operation);
-    c.str(&e.target);
-    c.str(&e.phase);
-    c.opt_int(e.status.map(i64::from));
-    c.opt_str(e.error_code.as_deref());
-    c.str(&e.request_id);
-    c.str(prev_hash);
-    c.hex()
-}
-
-/// The MAC of the head `(seq, hash)`.
-fn head_mac(key: &AuditKey, seq: i64, hash: &str) -> String {
-    let mut c = Canon::keyed(&key.head, "lifeboat audit head v1");
-    c.int(seq);
-    c.str(hash);
-    c.hex()
 }
 
 impl AuditEntry {
@@ -651,68 +586,4 @@ impl Catalog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry() -> NewAuditEntry {
-        NewAuditEntry {
-            time: DateTime::from_timestamp(1_800_000_000, 123_456_000).unwrap(),
-            principal: "admin".into(),
-            principal_id: Some(1),
-            source: "127.0.0.1:5000".into(),
-            operation: "create_vault".into(),
-            target: "/api/v1/vaults".into(),
-            phase: PHASE_RESULT.into(),
-            status: Some(201),
-            error_code: None,
-            request_id: "r1".into(),
-        }
-    }
-
-    #[test]
-    fn every_field_is_in_the_hash() {
-        let k = AuditKey::new([7; 32]);
-        let base = row_hash(&k, 1, &entry(), GENESIS);
-        assert_eq!(base, row_hash(&k, 1, &entry(), GENESIS));
-        let variants: Vec<fn(&mut NewAuditEntry)> = vec![
-            |e| e.time += chrono::TimeDelta::microseconds(1),
-            |e| e.principal.push('x'),
-            |e| e.principal_id = None,
-            |e| e.source.push('x'),
-            |e| e.operation.push('x'),
-            |e| e.target.push('x'),
-            |e| e.phase = PHASE_ATTEMPT.into(),
-            |e| e.status = Some(200),
-            |e| e.error_code = Some(String::new()),
-            |e| e.request_id.push('x'),
-        ];
-        for (i, v) in variants.iter().enumerate() {
-            let mut e = entry();
-            v(&mut e);
-            assert_ne!(row_hash(&k, 1, &e, GENESIS), base, "field {i}");
-        }
-        assert_ne!(row_hash(&k, 2, &entry(), GENESIS), base);
-        assert_ne!(row_hash(&k, 1, &entry(), "00"), base);
-        assert_ne!(
-            row_hash(&AuditKey::new([8; 32]), 1, &entry(), GENESIS),
-            base
-        );
-        // Moving a byte between adjacent fields changes the hash too.
-        let mut a = entry();
-        a.principal = "ad".into();
-        a.source = "min127.0.0.1:5000".into();
-        let mut b = entry();
-        b.principal = "admin".into();
-        b.source = "127.0.0.1:5000".into();
-        assert_ne!(row_hash(&k, 1, &a, GENESIS), row_hash(&k, 1, &b, GENESIS));
-        assert_ne!(head_mac(&k, 1, &base), base);
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
-        assert!(decode_cursor("00").is_err());
-        assert!(decode_cursor(&hex::encode([b'p'; 9])).is_err());
-        assert_eq!(format!("{:?}", AuditKey::new([1; 32])), "AuditKey(***)");
-    }
-}
+mod tests;

@@ -11,31 +11,14 @@
 //!   `<cmd> wrap` / `<cmd> unwrap` through `/bin/sh -c`, hex on stdin and
 //!   stdout.
 //!
-//! The wrapped file format (all integers big-endian):
-//!
-//! ```text
-//! magic     4  "LBVK"
-//! version   1  1
-//! kind      1  1 platform, 2 file, 3 command
-//! idlen     1  length of the key id
-//! keyid     idlen  ASCII: 32 hex digits of the KEK's fingerprint
-//!                  (platform, file), "command" (command)
-//! nonce     24 XChaCha20-Poly1305 nonce (zeros for command)
-//! check     16 BLAKE3 derive_key("lifeboat vault secret check v1", secret)
-//! ctlen     4  length of the ciphertext
-//! ct        ctlen  platform/file: AEAD(secret) with the KEK, associated
-//!                  data = every byte before ctlen followed by "vault-<id>";
-//!                  command: the bytes `<cmd> wrap` returned
-//! ```
-//!
-//! A file that does not start with the magic is the old format: the
-//! passphrase in the clear. It is read as before and re-wrapped under the
-//! current provider when the service starts ([`KeyRing::rewrap_all`]).
+//! The wrapped file format is in [`wrapped`]; a file that does not start
+//! with its magic is the old format (the passphrase in the clear), read as
+//! before and re-wrapped under the current provider when the service starts
+//! ([`KeyRing::rewrap_all`]).
 
 use std::fmt;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
@@ -45,13 +28,14 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use crate::error::{Result, ServiceError, codes};
+use crate::secret_file::{write_new, write_replace};
 
-const MAGIC: &[u8; 4] = b"LBVK";
-const VERSION: u8 = 1;
-const KIND_PLATFORM: u8 = 1;
-const KIND_FILE: u8 = 2;
-const KIND_COMMAND: u8 = 3;
-const COMMAND_KEY_ID: &str = "command";
+mod wrapped;
+use wrapped::{
+    COMMAND_KEY_ID, KIND_COMMAND, KIND_FILE, KIND_PLATFORM, MAGIC, Wrapped, aad, check_value,
+    header, kind_name,
+};
+
 /// Largest wrapped blob an external command may return.
 const MAX_COMMAND_OUTPUT: usize = 64 * 1024;
 
@@ -109,15 +93,6 @@ impl KekProvider {
     }
 }
 
-fn kind_name(kind: u8) -> &'static str {
-    match kind {
-        KIND_PLATFORM => "platform",
-        KIND_FILE => "file",
-        KIND_COMMAND => "command",
-        _ => "unknown",
-    }
-}
-
 /// The service's key settings.
 #[derive(Debug, Clone)]
 pub struct KeyConfig {
@@ -169,75 +144,6 @@ fn parse_kek(bytes: &[u8]) -> Option<[u8; 32]> {
         .trim_end_matches(['\n', '\r']);
     let v = hex::decode(text).ok()?;
     v.try_into().ok()
-}
-
-fn check_value(secret: &[u8]) -> [u8; 16] {
-    let d = blake3::derive_key("lifeboat vault secret check v1", secret);
-    let mut c = [0u8; 16];
-    c.copy_from_slice(&d[..16]);
-    c
-}
-
-/// A parsed wrapped key file.
-struct Wrapped {
-    kind: u8,
-    key_id: String,
-    nonce: [u8; 24],
-    check: [u8; 16],
-    ct: Vec<u8>,
-}
-
-fn header(kind: u8, key_id: &str, nonce: &[u8; 24], check: &[u8; 16]) -> Vec<u8> {
-    let mut h = Vec::with_capacity(64);
-    h.extend_from_slice(MAGIC);
-    h.push(VERSION);
-    h.push(kind);
-    h.push(key_id.len() as u8);
-    h.extend_from_slice(key_id.as_bytes());
-    h.extend_from_slice(nonce);
-    h.extend_from_slice(check);
-    h
-}
-
-fn aad(header: &[u8], vault: &str) -> Vec<u8> {
-    let mut a = header.to_vec();
-    a.extend_from_slice(format!("vault-{vault}").as_bytes());
-    a
-}
-
-impl Wrapped {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = header(self.kind, &self.key_id, &self.nonce, &self.check);
-        out.extend_from_slice(&(self.ct.len() as u32).to_be_bytes());
-        out.extend_from_slice(&self.ct);
-        out
-    }
-
-    fn decode(b: &[u8]) -> Option<Wrapped> {
-        let rest = b.strip_prefix(MAGIC.as_slice())?;
-        let (&version, rest) = rest.split_first()?;
-        if version != VERSION {
-            return None;
-        }
-        let (&kind, rest) = rest.split_first()?;
-        let (&idlen, rest) = rest.split_first()?;
-        let (id, rest) = rest.split_at_checked(idlen as usize)?;
-        let key_id = std::str::from_utf8(id).ok()?.to_owned();
-        let (nonce, rest) = rest.split_at_checked(24)?;
-        let (check, rest) = rest.split_at_checked(16)?;
-        let (len, ct) = rest.split_at_checked(4)?;
-        let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
-        if ct.len() != len {
-            return None;
-        }
-        Some(Wrapped {
-            kind,
-            key_id,
-            nonce: nonce.try_into().ok()?,
-            check: check.try_into().ok()?,
-            ct: ct.to_vec(),
-        })
-    }
 }
 
 /// The KEK providers of one data folder.
@@ -660,182 +566,5 @@ fn random(buf: &mut [u8]) -> Result<()> {
     })
 }
 
-fn secret_dir(path: &Path) -> Result<&Path> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| ServiceError::Internal(format!("{} has no folder", path.display())))?;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
-    // An existing folder keeps its mode from DirBuilder: tighten it.
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
-    Ok(dir)
-}
-
-fn write_tmp(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<PathBuf> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    Ok(tmp)
-}
-
-/// Writes a secret file that must not exist yet: a 0600 temporary file in
-/// a 0700 folder, fsync, hard link (fails if the file appeared meanwhile),
-/// fsync the folder.
-pub(crate) fn write_new(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = secret_dir(path)?;
-    let mut tmp = None;
-    let r = (|| -> std::io::Result<()> {
-        let t = write_tmp(dir, path, data)?;
-        tmp = Some(t.clone());
-        fs::hard_link(&t, path)?;
-        fs::remove_file(&t)?;
-        Ok(())
-    })();
-    if let Err(e) = r {
-        if let Some(t) = tmp {
-            let _ = fs::remove_file(t);
-        }
-        return Err(ServiceError::io(path.display().to_string(), e));
-    }
-    sync_dir(dir);
-    Ok(())
-}
-
-/// Replaces a secret file atomically: temporary file, fsync, rename over,
-/// fsync the folder. A crash leaves the old or the new file, never a mix.
-pub(crate) fn write_replace(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = secret_dir(path)?;
-    let mut tmp = None;
-    let r = (|| -> std::io::Result<()> {
-        let t = write_tmp(dir, path, data)?;
-        tmp = Some(t.clone());
-        fs::rename(&t, path)?;
-        Ok(())
-    })();
-    if let Err(e) = r {
-        if let Some(t) = tmp {
-            let _ = fs::remove_file(t);
-        }
-        return Err(ServiceError::io(path.display().to_string(), e));
-    }
-    sync_dir(dir);
-    Ok(())
-}
-
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn providers_parse() {
-        assert_eq!("platform".parse(), Ok(KekProvider::Platform));
-        assert_eq!(
-            "file:/k/a.key".parse(),
-            Ok(KekProvider::File("/k/a.key".into()))
-        );
-        assert_eq!(
-            "command:/bin/kms --x".parse(),
-            Ok(KekProvider::Command("/bin/kms --x".into()))
-        );
-        assert!("file:".parse::<KekProvider>().is_err());
-        assert!("kms".parse::<KekProvider>().is_err());
-    }
-
-    #[test]
-    fn wrap_unwrap_platform_and_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let ring = KeyRing::new(dir.path().join("secrets"), KeyConfig::default());
-        ring.prepare().unwrap();
-        let w = ring.wrap("3", b"secret-of-three").unwrap();
-        assert!(ring.is_current(&w));
-        assert_eq!(ring.unwrap("3", &w).unwrap(), b"secret-of-three");
-        // Bound to its vault.
-        assert_eq!(
-            ring.unwrap("4", &w).unwrap_err().code(),
-            codes::KEY_MISMATCH
-        );
-        // A flipped ciphertext byte.
-        let mut bad = w.clone();
-        let n = bad.len() - 1;
-        bad[n] ^= 1;
-        assert_eq!(
-            ring.unwrap("3", &bad).unwrap_err().code(),
-            codes::KEY_MISMATCH
-        );
-        // Truncated.
-        assert_eq!(
-            ring.unwrap("3", &w[..20]).unwrap_err().code(),
-            codes::KEY_FILE_DAMAGED
-        );
-        // Old plain files.
-        assert_eq!(ring.unwrap("3", b"abcd\n").unwrap(), b"abcd");
-
-        let kf = dir.path().join("customer.key");
-        fs::write(&kf, hex::encode([7u8; 32])).unwrap();
-        let cfg = KeyConfig {
-            current: KekProvider::File(kf.clone()),
-            ..KeyConfig::default()
-        };
-        let ring2 = KeyRing::new(dir.path().join("secrets"), cfg);
-        let w2 = ring2.wrap("3", b"s").unwrap();
-        assert!(!ring.is_current(&w2));
-        assert_eq!(ring2.unwrap("3", &w2).unwrap(), b"s");
-        // The platform ring knows no file provider.
-        assert_eq!(
-            ring.unwrap("3", &w2).unwrap_err().code(),
-            codes::KEY_UNAVAILABLE
-        );
-        fs::write(&kf, [9u8; 32]).unwrap();
-        assert_eq!(
-            ring2.unwrap("3", &w2).unwrap_err().code(),
-            codes::KEY_MISMATCH
-        );
-        fs::remove_file(&kf).unwrap();
-        let e = ring2.unwrap("3", &w2).unwrap_err();
-        assert_eq!(e.code(), codes::KEY_UNAVAILABLE);
-        assert!(e.to_string().contains("vault 3"), "{e}");
-        assert!(e.to_string().contains("customer.key"), "{e}");
-    }
-
-    #[test]
-    fn platform_rotation_keeps_the_old_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let secrets = dir.path().join("secrets");
-        let ring = KeyRing::new(&secrets, KeyConfig::default());
-        ring.prepare().unwrap();
-        let w = ring.wrap("1", b"one").unwrap();
-        let rot = KeyRing::new(
-            &secrets,
-            KeyConfig {
-                rotate_platform: true,
-                ..KeyConfig::default()
-            },
-        );
-        rot.prepare().unwrap();
-        assert!(!rot.is_current(&w));
-        assert_eq!(rot.unwrap("1", &w).unwrap(), b"one");
-        let mode = fs::metadata(rot.platform_path())
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-}
+mod tests;

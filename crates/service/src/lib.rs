@@ -93,6 +93,7 @@ mod report;
 mod retention;
 mod runner;
 mod scheduler;
+mod secret_file;
 pub mod storage;
 
 pub use clock::{Clock, FileClock, ManualClock, SystemClock};

@@ -21,7 +21,8 @@ use lifeboat_store::config::VaultConfig;
 use lifeboat_store::keyfile::KdfParams;
 
 use crate::error::{Result, ServiceError, codes};
-use crate::kek::{KeyConfig, KeyRing, sync_dir, write_new, write_replace};
+use crate::kek::{KeyConfig, KeyRing};
+use crate::secret_file::{sync_dir, write_new, write_replace};
 
 /// The vault stores under one data folder. Cheap to clone.
 #[derive(Clone)]
