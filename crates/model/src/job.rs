@@ -35,6 +35,7 @@ impl fmt::Display for JobId {
 
 /// Azure's `operation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobType {
     Backup,
     Restore,
@@ -74,6 +75,7 @@ impl JobType {
 
 /// Job status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobStatus {
     Queued,
     InProgress,
@@ -127,6 +129,7 @@ impl JobStatus {
 
 /// A sub-task's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskStatus {
     NotStarted,
     InProgress,
@@ -139,6 +142,7 @@ pub enum TaskStatus {
 
 /// One sub-task (Azure `extendedInfo.tasksList[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobTask {
     pub task_id: String,
@@ -158,6 +162,7 @@ impl JobTask {
 
 /// An error or warning (Azure `errorDetails[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobErrorDetail {
     /// Stable code, e.g. `SOURCE_UNREADABLE`.

@@ -22,6 +22,9 @@
 //! - [`point`]: recovery points, on-demand retain-until.
 //! - [`source`]: typed sources and restore requests, one variant per workload.
 //! - [`job`]: job types, statuses, sub-tasks, progress, durations.
+//!
+//! With the `openapi` feature the types the REST API carries also describe
+//! themselves as OpenAPI schemas (`utoipa::ToSchema`), for `lifeboat-api`.
 
 pub mod calendar;
 pub mod error;

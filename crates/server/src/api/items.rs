@@ -16,10 +16,10 @@ use serde_json::Value;
 
 use crate::api::vaults;
 use crate::dto::{
-    BackupNow, EnableProtection, ItemDto, ItemList, JobDto, PolicyRef, StopProtection,
+    BackupNow, EnableProtection, ItemDto, ItemDtoExt, ItemList, JobDto, PolicyRef, StopProtection,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Body, P, PageQuery, Q, next_link};
+use crate::extract::{Body, P, PageExt, PageQuery, Q, next_link};
 use crate::ops::{self, StopOutcome};
 use crate::state::AppState;
 
