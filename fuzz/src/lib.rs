@@ -6,6 +6,9 @@
 
 use std::sync::LazyLock;
 
+use lifeboat_store::backend::{
+    BackendError, BackendErrorKind, BackendResult, ListPage, ObjectInfo, Op,
+};
 use lifeboat_store::crypto::{MasterKey, VaultKeys};
 use lifeboat_store::format::{
     AAD_INDEX, AAD_PACK_HEADER, AAD_POINT, INDEX_MAGIC, INDEX_VERSION, PACK_MAGIC,
@@ -115,13 +118,13 @@ impl MemBackend {
         }
     }
 
-    fn missing(name: &str) -> lifeboat_store::Error {
-        lifeboat_store::Error::io(name.to_string(), std::io::ErrorKind::NotFound.into())
+    fn missing(op: Op, name: &str) -> BackendError {
+        BackendError::new(BackendErrorKind::NotFound, op, name, "no such object")
     }
 }
 
 impl lifeboat_store::backend::Backend for MemBackend {
-    fn put_if_absent(&self, name: &str, data: &[u8]) -> lifeboat_store::Result<bool> {
+    fn put_if_absent(&self, name: &str, data: &[u8]) -> BackendResult<bool> {
         let mut o = self.objects.lock().expect("lock");
         if o.contains_key(name) {
             return Ok(false);
@@ -130,41 +133,54 @@ impl lifeboat_store::backend::Backend for MemBackend {
         Ok(true)
     }
 
-    fn get(&self, name: &str) -> lifeboat_store::Result<Vec<u8>> {
+    fn get(&self, name: &str) -> BackendResult<Vec<u8>> {
         let o = self.objects.lock().expect("lock");
-        o.get(name).cloned().ok_or_else(|| Self::missing(name))
+        o.get(name).cloned().ok_or_else(|| Self::missing(Op::Get, name))
     }
 
-    fn get_range(&self, name: &str, offset: u64, len: u64) -> lifeboat_store::Result<Vec<u8>> {
+    fn get_range(&self, name: &str, offset: u64, len: u64) -> BackendResult<Vec<u8>> {
         let o = self.objects.lock().expect("lock");
-        let b = o.get(name).ok_or_else(|| Self::missing(name))?;
+        let b = o.get(name).ok_or_else(|| Self::missing(Op::GetRange, name))?;
         let end = offset.checked_add(len).filter(|&e| e <= b.len() as u64);
         match end {
             Some(end) => Ok(b[offset as usize..end as usize].to_vec()),
-            None => Err(lifeboat_store::Error::corrupt(name, "truncated")),
+            None => Err(BackendError::new(
+                BackendErrorKind::OutOfRange,
+                Op::GetRange,
+                name,
+                "truncated",
+            )),
         }
     }
 
-    fn list(
+    fn list_page(
         &self,
         prefix: &str,
-    ) -> lifeboat_store::Result<Vec<lifeboat_store::backend::ObjectInfo>> {
+        token: Option<&str>,
+        limit: usize,
+    ) -> BackendResult<ListPage> {
         let o = self.objects.lock().expect("lock");
-        Ok(o.iter()
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| lifeboat_store::backend::ObjectInfo {
+        let objects: Vec<ObjectInfo> = o
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix) && token.is_none_or(|t| k.as_str() > t))
+            .take(limit.max(1))
+            .map(|(k, v)| ObjectInfo {
                 name: k.clone(),
                 size: v.len() as u64,
             })
-            .collect())
+            .collect();
+        let next = (objects.len() >= limit.max(1))
+            .then(|| objects.last().map(|o| o.name.clone()))
+            .flatten();
+        Ok(ListPage { objects, next })
     }
 
-    fn delete(&self, name: &str) -> lifeboat_store::Result<()> {
+    fn delete(&self, name: &str) -> BackendResult<()> {
         self.objects.lock().expect("lock").remove(name);
         Ok(())
     }
 
-    fn exists(&self, name: &str) -> lifeboat_store::Result<bool> {
+    fn exists(&self, name: &str) -> BackendResult<bool> {
         Ok(self.objects.lock().expect("lock").contains_key(name))
     }
 

@@ -449,11 +449,12 @@ async fn seed(a: &Args) -> Res<Value> {
                 .create_item(&NewItem {
                     vault_id: vault.id,
                     name: format!("item-{i:03}"),
-                    workload: "path".into(),
-                    source: format!("/srv/bench/{v:03}/data-{i:03}"),
+                    source: lifeboat_model::source::Source::Path {
+                        path: format!("/srv/bench/{v:03}/data-{i:03}").into(),
+                    },
                     policy_name: Some(pname.clone()),
-                    state: enum_name(ProtectionState::Protected),
-                    health: enum_name(HealthStatus::Passed),
+                    state: ProtectionState::Protected,
+                    health: HealthStatus::Passed,
                     settings: json!({}),
                     next_run: schedule::next_slot(policy, a.now).map(|s| s.at),
                     created,
@@ -485,7 +486,7 @@ async fn seed(a: &Args) -> Res<Value> {
                         id,
                         &ItemPatch {
                             last_backup_time: Some(Some(time)),
-                            last_backup_status: Some(Some(enum_name(LastBackupStatus::Healthy))),
+                            last_backup_status: Some(Some(LastBackupStatus::Healthy)),
                             ..Default::default()
                         },
                     )

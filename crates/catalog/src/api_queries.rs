@@ -103,14 +103,14 @@ impl Catalog {
     pub async fn find_item_by_source(
         &self,
         vault_id: VaultId,
-        source: &str,
+        source: &lifeboat_model::source::Source,
     ) -> Result<Option<Item>> {
         with_pool!(self, |pool, dialect| {
             Ok(sqlx::query_as(
                 "SELECT * FROM items WHERE vault_id = $1 AND source = $2 ORDER BY id LIMIT 1",
             )
             .bind(vault_id)
-            .bind(source)
+            .bind(crate::types::source_key(source))
             .fetch_optional(pool)
             .await?)
         })

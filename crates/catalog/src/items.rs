@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use crate::error::{Entity, Result, is_fk_violation, on_unique};
 use crate::types::{
     Item, ItemId, ItemPatch, JobId, NewItem, NewJob, Page, Paged, PlanResult, PlannedSlot, VaultId,
-    cursor, job_state,
+    cursor,
 };
-use crate::types::{paginate, ts, ts_opt};
+use crate::types::{paginate, source_key, ts, ts_opt};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
+use lifeboat_model::job::JobStatus;
 
 /// Plans per statement in [`Catalog::plan_slots`]: 7 binds a job row, so
 /// 500 stays far below both drivers' parameter limits.
@@ -22,17 +23,18 @@ impl Catalog {
     pub async fn create_item(&self, it: &NewItem) -> Result<Item> {
         let inserted: Result<Item, sqlx::Error> = with_pool!(self, |pool, dialect| {
             sqlx::query_as(
-                "INSERT INTO items (vault_id, name, workload, source, policy_name, state, health,
-                                    settings, next_run, created)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+                "INSERT INTO items (vault_id, name, workload, source, source_spec, policy_name,
+                                    state, health, settings, next_run, created)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
             )
             .bind(it.vault_id)
             .bind(&it.name)
-            .bind(&it.workload)
-            .bind(&it.source)
+            .bind(it.source.kind().as_str())
+            .bind(source_key(&it.source))
+            .bind(sqlx::types::Json(&it.source))
             .bind(&it.policy_name)
-            .bind(&it.state)
-            .bind(&it.health)
+            .bind(it.state.as_str())
+            .bind(it.health.as_str())
             .bind(&it.settings)
             .bind(ts_opt(it.next_run))
             .bind(ts(it.created))
@@ -137,16 +139,16 @@ impl Catalog {
                  WHERE id = $1 RETURNING *",
             )
             .bind(id)
-            .bind(p.state.as_deref())
+            .bind(p.state.map(|s| s.as_str()))
             .bind(p.policy_name.is_some())
             .bind(p.policy_name.clone().flatten())
             .bind(p.last_backup_time.is_some())
             .bind(ts_opt(p.last_backup_time.flatten()))
             .bind(p.last_backup_status.is_some())
-            .bind(p.last_backup_status.clone().flatten())
+            .bind(p.last_backup_status.flatten().map(|s| s.as_str()))
             .bind(p.next_run.is_some())
             .bind(ts_opt(p.next_run.flatten()))
-            .bind(p.health.as_deref())
+            .bind(p.health.map(|h| h.as_str()))
             .bind(p.settings.as_ref())
             .fetch_optional(pool)
             .await
@@ -226,7 +228,7 @@ impl Catalog {
                 q.push_values(&jobs, |mut row, job| {
                     row.push_bind(job.vault_id)
                         .push_bind(job.item_id)
-                        .push_bind(&job.job_type)
+                        .push_bind(job.job_type.as_str())
                         .push("'Queued'")
                         .push_bind(&job.slot_key)
                         .push_bind(ts(job.queued_at))
@@ -323,9 +325,9 @@ impl Catalog {
                            AND id <> $5)",
             )
             .bind(id)
-            .bind(job_state::QUEUED)
-            .bind(job_state::IN_PROGRESS)
-            .bind(job_state::CANCELLING)
+            .bind(JobStatus::Queued.as_str())
+            .bind(JobStatus::InProgress.as_str())
+            .bind(JobStatus::Cancelling.as_str())
             .bind(except)
             .fetch_one(&mut *tx)
             .await?;

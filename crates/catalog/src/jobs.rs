@@ -2,12 +2,18 @@
 //!
 //! A job is `Queued` until a worker claims it (`InProgress`, with an owner
 //! and a lease; `Cancelling` once a user asked to cancel it), then ends in
-//! one of [`job_state::TERMINAL`]. Every update by a worker names its owner
-//! id and fails with `LEASE_LOST` once another server has taken the job
-//! over. State names in SQL are literals; they match [`job_state`], which
-//! the tests check through the states they read back.
+//! a terminal status (`JobStatus::is_terminal`). Every update by a worker
+//! names its owner id and fails with `LEASE_LOST` once another server has
+//! taken the job over. Rows carry the model's `JobType` and `JobStatus` by
+//! their wire names (`lifeboat_model::names`); state names in SQL are
+//! literals of those names, which the tests check through the states they
+//! read back. A server claims only the job types it knows, so a row a
+//! newer server queued waits for a server that can run it.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use lifeboat_model::job::{JobStatus, JobType};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
@@ -15,23 +21,31 @@ use serde_json::Value;
 use crate::error::{Entity, Result, is_fk_violation};
 use crate::types::{
     ItemId, Job, JobFilter, JobId, JobOutcome, NewJob, Page, Paged, ReclaimedJob, Renewed, VaultId,
-    cursor, job_state, paginate, ts,
+    cursor, paginate, ts,
 };
 use crate::{BeginWrite, Catalog, CatalogError, Dialect, with_pool};
 
-const CLAIM_SQLITE: &str = "UPDATE jobs
+/// The claim statement: the oldest runnable queued job of a type this
+/// binary knows. `lock` is PostgreSQL's row lock clause.
+fn claim_sql(lock: &str) -> String {
+    let known: Vec<String> = JobType::VARIANTS
+        .iter()
+        .map(|t| format!("'{}'", t.as_str()))
+        .collect();
+    format!(
+        "UPDATE jobs
     SET state = 'InProgress', owner = $1, lease_until = $2, start_time = $3, attempt = attempt + 1
     WHERE id = (SELECT id FROM jobs WHERE state = 'Queued' AND queued_at <= $3
-                ORDER BY queued_at, id LIMIT 1)
+                AND job_type IN ({})
+                ORDER BY queued_at, id LIMIT 1{lock})
       AND state = 'Queued'
-    RETURNING *";
+    RETURNING *",
+        known.join(", ")
+    )
+}
 
-const CLAIM_POSTGRES: &str = "UPDATE jobs
-    SET state = 'InProgress', owner = $1, lease_until = $2, start_time = $3, attempt = attempt + 1
-    WHERE id = (SELECT id FROM jobs WHERE state = 'Queued' AND queued_at <= $3
-                ORDER BY queued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-      AND state = 'Queued'
-    RETURNING *";
+static CLAIM_SQLITE: LazyLock<String> = LazyLock::new(|| claim_sql(""));
+static CLAIM_POSTGRES: LazyLock<String> = LazyLock::new(|| claim_sql(" FOR UPDATE SKIP LOCKED"));
 
 const LAPSED_SQLITE: &str = "SELECT id, owner FROM jobs
     WHERE state IN ('InProgress', 'Cancelling') AND lease_until < $1
@@ -62,7 +76,7 @@ impl Catalog {
             )
             .bind(job.vault_id)
             .bind(job.item_id)
-            .bind(&job.job_type)
+            .bind(job.job_type.as_str())
             .bind(&job.slot_key)
             .bind(ts(job.queued_at))
             .bind(&job.params)
@@ -104,8 +118,8 @@ impl Catalog {
     ) -> Result<Option<Job>> {
         with_pool!(self, |pool, dialect| {
             let sql = match dialect {
-                Dialect::Sqlite => CLAIM_SQLITE,
-                Dialect::Postgres => CLAIM_POSTGRES,
+                Dialect::Sqlite => CLAIM_SQLITE.as_str(),
+                Dialect::Postgres => CLAIM_POSTGRES.as_str(),
             };
             let mut tx = pool.begin_write().await?;
             let job = sqlx::query_as(sql)
@@ -316,16 +330,21 @@ impl Catalog {
         Ok(())
     }
 
-    /// Ends a job its owner holds, in one of [`job_state::TERMINAL`].
+    /// Ends a job its owner holds, in a terminal status.
     pub async fn finish_job(&self, id: JobId, owner: &str, out: &JobOutcome) -> Result<Job> {
-        if !job_state::TERMINAL.contains(&out.state.as_str()) {
+        if !out.state.is_terminal() {
             return Err(CatalogError::invalid_state(
                 Entity::Job,
                 id,
                 format!(
-                    "'{}' is not a final state (use one of {:?})",
+                    "'{}' is not a final state (use one of {})",
                     out.state,
-                    job_state::TERMINAL
+                    JobStatus::VARIANTS
+                        .iter()
+                        .filter(|s| s.is_terminal())
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }
@@ -338,7 +357,7 @@ impl Catalog {
             )
             .bind(id)
             .bind(owner)
-            .bind(&out.state)
+            .bind(out.state.as_str())
             .bind(ts(out.end_time))
             .bind(out.progress.as_ref())
             .bind(out.tasks.as_ref())
@@ -460,10 +479,10 @@ impl Catalog {
                 q.push(" AND item_id = ").push_bind(i);
             }
             if let Some(s) = &f.state {
-                q.push(" AND state = ").push_bind(s);
+                q.push(" AND state = ").push_bind(s.as_str());
             }
             if let Some(t) = &f.job_type {
-                q.push(" AND job_type = ").push_bind(t);
+                q.push(" AND job_type = ").push_bind(t.as_str());
             }
             if let Some(from) = f.from {
                 q.push(" AND queued_at >= ").push_bind(ts(from));

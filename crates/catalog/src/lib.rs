@@ -7,8 +7,11 @@
 //! its migrations, and the queue's concurrency rules: a scheduled slot is
 //! enqueued once, a queued job is claimed by one worker, and a job whose
 //! worker died is taken over by exactly one other. It does not validate
-//! domain values (kinds, states, policy documents): `lifeboat-model` does,
-//! and hands the catalog strings and JSON.
+//! domain values (policy documents, vault settings): `lifeboat-model` does.
+//! Its rows carry the model's types where the model has one (an item's
+//! `Source` and protection state, a job's `JobType` and `JobStatus`),
+//! converted here and nowhere else: columns hold their wire names
+//! (`lifeboat_model::names`) or JSON.
 //!
 //! ## Design notes
 //!
@@ -121,8 +124,7 @@ pub use types::{
     AssignmentId, DEFAULT_PAGE, GuardId, IdentityId, Item, ItemId, ItemPatch, Job, JobFilter,
     JobId, JobOutcome, MAX_PAGE, MuaRequestId, NewItem, NewJob, NewPoint, NewVault, Page, Paged,
     PlanResult, PlannedSlot, Point, PointDetail, PointFilter, PointId, PointRetention, Policy,
-    PolicyId, ReclaimedJob, Renewed, Token, TokenId, Vault, VaultId, VaultUsage, job_state,
-    trunc_micros,
+    PolicyId, ReclaimedJob, Renewed, Token, TokenId, Vault, VaultId, VaultUsage, trunc_micros,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -1,6 +1,9 @@
 //! Row types, inputs, ids and pagination.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use lifeboat_model::item::{HealthStatus, LastBackupStatus, ProtectionState};
+use lifeboat_model::job::{JobStatus, JobType};
+use lifeboat_model::source::Source;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::encode::IsNull;
@@ -67,26 +70,6 @@ id_type!(
     /// An approval request's id (multi-user authorization), shown to users.
     MuaRequestId
 );
-
-/// Job states, as `lifeboat-model`'s `JobStatus` spells them. The catalog
-/// acts on the first three: queued jobs are claimed, and a job in progress
-/// or cancelling is held by its owner under a lease.
-pub mod job_state {
-    /// Waiting for a worker; `claim_next` picks these.
-    pub const QUEUED: &str = "Queued";
-    /// Held by a worker under a lease.
-    pub const IN_PROGRESS: &str = "InProgress";
-    /// Held by a worker that was asked to cancel it.
-    pub const CANCELLING: &str = "Cancelling";
-    pub const COMPLETED: &str = "Completed";
-    pub const COMPLETED_WITH_WARNINGS: &str = "CompletedWithWarnings";
-    pub const FAILED: &str = "Failed";
-    pub const CANCELLED: &str = "Cancelled";
-    /// The states in which a worker holds the job.
-    pub const HELD: [&str; 2] = [IN_PROGRESS, CANCELLING];
-    /// The states a job can end in.
-    pub const TERMINAL: [&str; 4] = [COMPLETED, COMPLETED_WITH_WARNINGS, FAILED, CANCELLED];
-}
 
 /// A point in time as the catalog binds it: truncated to microseconds (the
 /// precision PostgreSQL keeps), and on SQLite written as fixed-width
@@ -204,18 +187,20 @@ pub struct Item {
     pub id: ItemId,
     pub vault_id: VaultId,
     pub name: String,
-    /// `path` or `disk`.
-    pub workload: String,
-    /// The protected path or disk image.
-    pub source: String,
+    /// What the item protects (schema 7: the `source_spec` column; the
+    /// `workload` and `source` columns repeat its name and path).
+    #[sqlx(json, rename = "source_spec")]
+    pub source: Source,
     /// `None` once protection is stopped without a policy.
     pub policy_name: Option<String>,
-    /// `Protected`, `ProtectionStopped`, `BackupsSuspended`, `ProtectionError`…
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ProtectionState,
     pub last_backup_time: Option<DateTime<Utc>>,
+    /// `Healthy`, `Unhealthy`; `None` before the first backup ended.
     pub last_backup_status: Option<String>,
     pub next_run: Option<DateTime<Utc>>,
-    pub health: String,
+    #[sqlx(try_from = "String")]
+    pub health: HealthStatus,
     /// Workload options (exclusions, …).
     pub settings: Value,
     pub created: DateTime<Utc>,
@@ -225,15 +210,20 @@ pub struct Item {
     pub purge_at: Option<DateTime<Utc>>,
 }
 
+/// The `source` column of an item: its source's path, the key of the
+/// one-item-per-source lookup.
+pub(crate) fn source_key(source: &Source) -> String {
+    source.path().to_string_lossy().into_owned()
+}
+
 #[derive(Debug, Clone)]
 pub struct NewItem {
     pub vault_id: VaultId,
     pub name: String,
-    pub workload: String,
-    pub source: String,
+    pub source: Source,
     pub policy_name: Option<String>,
-    pub state: String,
-    pub health: String,
+    pub state: ProtectionState,
+    pub health: HealthStatus,
     pub settings: Value,
     pub next_run: Option<DateTime<Utc>>,
     pub created: DateTime<Utc>,
@@ -243,12 +233,12 @@ pub struct NewItem {
 /// nullable fields `Some(None)` clears it.
 #[derive(Debug, Clone, Default)]
 pub struct ItemPatch {
-    pub state: Option<String>,
+    pub state: Option<ProtectionState>,
     pub policy_name: Option<Option<String>>,
     pub last_backup_time: Option<Option<DateTime<Utc>>>,
-    pub last_backup_status: Option<Option<String>>,
+    pub last_backup_status: Option<Option<LastBackupStatus>>,
     pub next_run: Option<Option<DateTime<Utc>>>,
-    pub health: Option<String>,
+    pub health: Option<HealthStatus>,
     pub settings: Option<Value>,
 }
 
@@ -371,10 +361,12 @@ pub struct Job {
     pub id: JobId,
     pub vault_id: VaultId,
     pub item_id: Option<ItemId>,
-    /// `Backup`, `Restore`, `DeleteBackupData`, `ExpirySweep`, `GC`, …
-    pub job_type: String,
-    /// See [`job_state`].
-    pub state: String,
+    /// Rows of a job type this binary does not know are never claimed
+    /// (see [`crate::Catalog::claim_next`]), so every row read decodes.
+    #[sqlx(try_from = "String")]
+    pub job_type: JobType,
+    #[sqlx(try_from = "String")]
+    pub state: JobStatus,
     /// The scheduled slot this job runs (item id + local date and time),
     /// unique per item; `None` for on-demand jobs.
     pub slot_key: Option<String>,
@@ -400,7 +392,7 @@ pub struct Job {
 pub struct NewJob {
     pub vault_id: VaultId,
     pub item_id: Option<ItemId>,
-    pub job_type: String,
+    pub job_type: JobType,
     pub slot_key: Option<String>,
     pub params: Value,
     pub queued_at: DateTime<Utc>,
@@ -428,8 +420,8 @@ pub struct PlanResult {
 /// How a job ended, written by its owner.
 #[derive(Debug, Clone)]
 pub struct JobOutcome {
-    /// One of [`job_state::TERMINAL`].
-    pub state: String,
+    /// A terminal status ([`JobStatus::is_terminal`]).
+    pub state: JobStatus,
     pub end_time: DateTime<Utc>,
     /// Final progress and sub-tasks; `None` keeps the last reported.
     pub progress: Option<Value>,
@@ -460,8 +452,8 @@ pub struct Renewed {
 pub struct JobFilter {
     pub vault_id: Option<VaultId>,
     pub item_id: Option<ItemId>,
-    pub state: Option<String>,
-    pub job_type: Option<String>,
+    pub state: Option<JobStatus>,
+    pub job_type: Option<JobType>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }

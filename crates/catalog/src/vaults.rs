@@ -3,8 +3,9 @@
 use serde_json::Value;
 
 use crate::error::{Entity, Result, is_fk_violation, on_unique};
-use crate::types::{NewVault, Vault, VaultId, VaultUsage, job_state, ts};
+use crate::types::{NewVault, Vault, VaultId, VaultUsage, ts};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
+use lifeboat_model::job::JobStatus;
 
 impl Catalog {
     /// Creates a vault; `CONFLICT` when the name is taken.
@@ -114,9 +115,9 @@ impl Catalog {
                         (SELECT COUNT(*) FROM jobs WHERE vault_id = $1 AND state IN ($2, $3, $4))",
             )
             .bind(id)
-            .bind(job_state::QUEUED)
-            .bind(job_state::IN_PROGRESS)
-            .bind(job_state::CANCELLING)
+            .bind(JobStatus::Queued.as_str())
+            .bind(JobStatus::InProgress.as_str())
+            .bind(JobStatus::Cancelling.as_str())
             .fetch_one(&mut *tx)
             .await?;
             if items > 0 || points > 0 || active > 0 {

@@ -4,6 +4,13 @@
 #[macro_use]
 mod support;
 
+use lifeboat_model::item::HealthStatus;
+use lifeboat_model::item::LastBackupStatus;
+use lifeboat_model::item::ProtectionState;
+use lifeboat_model::item::WorkloadKind;
+use lifeboat_model::job::JobStatus;
+use lifeboat_model::job::JobType;
+use lifeboat_model::source::Source;
 use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -48,11 +55,12 @@ fn new_item(v: &Vault, name: &str, policy: Option<&str>) -> NewItem {
     NewItem {
         vault_id: v.id,
         name: name.into(),
-        workload: "path".into(),
-        source: format!("/srv/{name}"),
+        source: Source::Path {
+            path: format!("/srv/{name}").into(),
+        },
         policy_name: policy.map(Into::into),
-        state: "Protected".into(),
-        health: "Healthy".into(),
+        state: ProtectionState::Protected,
+        health: HealthStatus::Passed,
         settings: json!({}),
         next_run: None,
         created: t0(),
@@ -81,16 +89,16 @@ fn new_job(v: &Vault, it: Option<&Item>, slot: Option<&str>, at: DateTime<Utc>) 
     NewJob {
         vault_id: v.id,
         item_id: it.map(|i| i.id),
-        job_type: "Backup".into(),
+        job_type: JobType::Backup,
         slot_key: slot.map(Into::into),
         params: json!({"retainUntil": null}),
         queued_at: at,
     }
 }
 
-fn outcome(state: &str, end: DateTime<Utc>) -> JobOutcome {
+fn outcome(state: JobStatus, end: DateTime<Utc>) -> JobOutcome {
     JobOutcome {
-        state: state.into(),
+        state,
         end_time: end,
         progress: None,
         tasks: None,
@@ -274,7 +282,7 @@ both!(delete_vault_refuses_while_in_use, |db| {
     assert_eq!(code(cat.delete_item(it.id).await), "IN_USE");
     let claimed = cat.claim_next("srv", 60, t0()).await.unwrap().unwrap();
     assert_eq!(claimed.id, job);
-    cat.finish_job(job, "srv", &outcome(job_state::COMPLETED, t0() + secs(5)))
+    cat.finish_job(job, "srv", &outcome(JobStatus::Completed, t0() + secs(5)))
         .await
         .unwrap();
 
@@ -357,7 +365,7 @@ both!(policy_crud, |db| {
         it.id,
         &ItemPatch {
             policy_name: Some(None),
-            state: Some("ProtectionStopped".into()),
+            state: Some(ProtectionState::ProtectionStopped),
             ..Default::default()
         },
     )
@@ -379,8 +387,8 @@ both!(item_crud_and_updates, |db| {
     policy(cat, &v, "Hourly").await;
 
     let it = item(cat, &v, "data", Some("DefaultPolicy")).await;
-    assert_eq!(it.workload, "path");
-    assert_eq!(it.source, "/srv/data");
+    assert_eq!(it.source.kind(), WorkloadKind::Path);
+    assert_eq!(it.source.path(), std::path::Path::new("/srv/data"));
     assert_eq!(it.policy_name.as_deref(), Some("DefaultPolicy"));
     assert_eq!(it.last_backup_time, None);
     assert_eq!(
@@ -406,10 +414,11 @@ both!(item_crud_and_updates, |db| {
     assert_eq!(code(cat.create_item(&ghost).await), "NOT_FOUND");
     // Same name in another vault is fine.
     let mut disk = new_item(&w, "data", None);
-    disk.workload = "disk".into();
-    disk.source = "/images/vm.raw".into();
+    disk.source = Source::Disk {
+        image: "/images/vm.raw".into(),
+    };
     let disk = cat.create_item(&disk).await.unwrap();
-    assert_eq!(disk.workload, "disk");
+    assert_eq!(disk.source.kind(), WorkloadKind::Disk);
 
     assert_eq!(cat.get_item(v.id, "data").await.unwrap(), it);
     assert_eq!(cat.get_item_by_id(it.id).await.unwrap(), it);
@@ -424,7 +433,7 @@ both!(item_crud_and_updates, |db| {
             it.id,
             &ItemPatch {
                 last_backup_time: Some(Some(backup_at)),
-                last_backup_status: Some(Some("Completed".into())),
+                last_backup_status: Some(Some(LastBackupStatus::Healthy)),
                 next_run: Some(Some(next)),
                 ..Default::default()
             },
@@ -432,9 +441,9 @@ both!(item_crud_and_updates, |db| {
         .await
         .unwrap();
     assert_eq!(u.last_backup_time, Some(backup_at));
-    assert_eq!(u.last_backup_status.as_deref(), Some("Completed"));
+    assert_eq!(u.last_backup_status.as_deref(), Some("Healthy"));
     assert_eq!(u.next_run, Some(next));
-    assert_eq!(u.state, "Protected");
+    assert_eq!(u.state, ProtectionState::Protected);
     assert_eq!(u.policy_name.as_deref(), Some("DefaultPolicy"));
 
     let u = cat
@@ -442,7 +451,7 @@ both!(item_crud_and_updates, |db| {
             it.id,
             &ItemPatch {
                 policy_name: Some(Some("Hourly".into())),
-                health: Some("Unhealthy".into()),
+                health: Some(HealthStatus::ActionRequired),
                 settings: Some(json!({"exclude": ["*.tmp"]})),
                 ..Default::default()
             },
@@ -450,7 +459,7 @@ both!(item_crud_and_updates, |db| {
         .await
         .unwrap();
     assert_eq!(u.policy_name.as_deref(), Some("Hourly"));
-    assert_eq!(u.health, "Unhealthy");
+    assert_eq!(u.health, HealthStatus::ActionRequired);
     assert_eq!(u.settings, json!({"exclude": ["*.tmp"]}));
     assert_eq!(u.last_backup_time, Some(backup_at));
 
@@ -458,7 +467,7 @@ both!(item_crud_and_updates, |db| {
         .update_item(
             it.id,
             &ItemPatch {
-                state: Some("ProtectionStopped".into()),
+                state: Some(ProtectionState::ProtectionStopped),
                 policy_name: Some(None),
                 next_run: Some(None),
                 ..Default::default()
@@ -466,10 +475,10 @@ both!(item_crud_and_updates, |db| {
         )
         .await
         .unwrap();
-    assert_eq!(u.state, "ProtectionStopped");
+    assert_eq!(u.state, ProtectionState::ProtectionStopped);
     assert_eq!(u.policy_name, None);
     assert_eq!(u.next_run, None);
-    assert_eq!(u.last_backup_status.as_deref(), Some("Completed"));
+    assert_eq!(u.last_backup_status.as_deref(), Some("Healthy"));
     assert_eq!(cat.get_item_by_id(it.id).await.unwrap(), u);
 
     assert_eq!(
@@ -843,7 +852,7 @@ both!(enqueue_once_per_slot, |db| {
         );
     }
     let job = cat.get_job(first.unwrap()).await.unwrap();
-    assert_eq!(job.state, job_state::QUEUED);
+    assert_eq!(job.state, JobStatus::Queued);
     assert_eq!(job.slot_key.as_deref(), Some(slot));
     assert_eq!(job.queued_at, t0());
     assert_eq!(job.params, json!({"retainUntil": null}));
@@ -930,7 +939,7 @@ both!(concurrent_claims_are_disjoint, |db| {
             let mut got = Vec::new();
             while let Some(job) = cat.claim_next(&owner, 60, now).await.unwrap() {
                 assert_eq!(job.owner.as_deref(), Some(owner.as_str()));
-                assert_eq!(job.state, job_state::IN_PROGRESS);
+                assert_eq!(job.state, JobStatus::InProgress);
                 assert_eq!(job.attempt, 1);
                 assert_eq!(job.start_time, Some(now));
                 assert_eq!(job.lease_until, Some(now + secs(60)));
@@ -1024,7 +1033,7 @@ both!(leases_renew_lapse_and_are_reclaimed, |db| {
     cat.finish_job(
         ids[3],
         "dead",
-        &outcome(job_state::COMPLETED, t0() + secs(25)),
+        &outcome(JobStatus::Completed, t0() + secs(25)),
     )
     .await
     .unwrap();
@@ -1058,7 +1067,7 @@ both!(leases_renew_lapse_and_are_reclaimed, |db| {
     for r in &got {
         assert_eq!(r.previous_owner.as_deref(), Some("dead"));
         assert_eq!(r.job.owner.as_deref(), Some("alive"));
-        assert_eq!(r.job.state, job_state::IN_PROGRESS);
+        assert_eq!(r.job.state, JobStatus::InProgress);
         assert_eq!(r.job.lease_until, Some(at + secs(30)));
     }
     assert!(
@@ -1078,7 +1087,7 @@ both!(leases_renew_lapse_and_are_reclaimed, |db| {
     assert_eq!(err.code(), "LEASE_LOST");
     assert_eq!(
         code(
-            cat.finish_job(ids[1], "dead", &outcome(job_state::COMPLETED, at))
+            cat.finish_job(ids[1], "dead", &outcome(JobStatus::Completed, at))
                 .await
         ),
         "LEASE_LOST"
@@ -1091,17 +1100,17 @@ both!(leases_renew_lapse_and_are_reclaimed, |db| {
     );
 
     // The new owner fails one (server lost) and re-queues the other.
-    let mut failed = outcome(job_state::FAILED, at);
+    let mut failed = outcome(JobStatus::Failed, at);
     failed.errors = json!([{"code": "SERVER_LOST", "message": "server dead stopped renewing"}]);
     let f = cat.finish_job(ids[1], "alive", &failed).await.unwrap();
-    assert_eq!(f.state, job_state::FAILED);
+    assert_eq!(f.state, JobStatus::Failed);
     assert_eq!(f.end_time, Some(at));
     assert_eq!(f.lease_until, None);
     assert_eq!(f.errors[0]["code"], "SERVER_LOST");
 
     let warn = json!([{"code": "SERVER_LOST"}]);
     let q = cat.requeue_job(ids[2], "alive", Some(&warn)).await.unwrap();
-    assert_eq!(q.state, job_state::QUEUED);
+    assert_eq!(q.state, JobStatus::Queued);
     assert_eq!(q.owner, None);
     assert_eq!(q.lease_until, None);
     assert_eq!(q.warnings, warn);
@@ -1198,15 +1207,15 @@ both!(job_progress_finish_and_cancel, |db| {
     );
 
     let bad = cat
-        .finish_job(j1, "w", &outcome(job_state::QUEUED, now))
+        .finish_job(j1, "w", &outcome(JobStatus::Queued, now))
         .await;
     assert_eq!(code(bad), "INVALID_STATE");
 
-    let mut done = outcome(job_state::COMPLETED_WITH_WARNINGS, now + secs(60));
+    let mut done = outcome(JobStatus::CompletedWithWarnings, now + secs(60));
     done.warnings = json!([{"code": "FILE_CHANGED", "target": "/srv/a/log"}]);
     done.progress = Some(json!({"bytes": 4096, "percent": 100.0}));
     let fin = cat.finish_job(j1, "w", &done).await.unwrap();
-    assert_eq!(fin.state, job_state::COMPLETED_WITH_WARNINGS);
+    assert_eq!(fin.state, JobStatus::CompletedWithWarnings);
     assert_eq!(fin.start_time, Some(now));
     assert_eq!(fin.end_time, Some(now + secs(60)));
     assert_eq!(fin.progress["percent"], 100.0);
@@ -1225,7 +1234,7 @@ both!(job_progress_finish_and_cancel, |db| {
 
     // Cancelling a queued job ends it; a running one gets the flag.
     let c = cat.cancel_job(j3, now).await.unwrap();
-    assert_eq!(c.state, job_state::CANCELLED);
+    assert_eq!(c.state, JobStatus::Cancelled);
     assert_eq!(c.end_time, Some(now));
     assert_eq!(cat.claim_next("w", 60, now).await.unwrap().unwrap().id, j2);
     assert!(
@@ -1233,7 +1242,7 @@ both!(job_progress_finish_and_cancel, |db| {
         "cancelled jobs are not claimed"
     );
     let c = cat.cancel_job(j2, now).await.unwrap();
-    assert_eq!(c.state, job_state::CANCELLING);
+    assert_eq!(c.state, JobStatus::Cancelling);
     assert!(c.cancel_requested);
     assert_eq!(c.end_time, None);
     // Asking twice is harmless.
@@ -1261,9 +1270,9 @@ both!(job_progress_finish_and_cancel, |db| {
         .unwrap();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].job.id, j2);
-    assert_eq!(r[0].job.state, job_state::CANCELLING);
+    assert_eq!(r[0].job.state, JobStatus::Cancelling);
     assert_eq!(code(cat.delete_item(it.id).await), "IN_USE");
-    cat.finish_job(j2, "w2", &outcome(job_state::CANCELLED, now + secs(62)))
+    cat.finish_job(j2, "w2", &outcome(JobStatus::Cancelled, now + secs(62)))
         .await
         .unwrap();
     assert_eq!(code(cat.cancel_job(j2, now).await), "INVALID_STATE");
@@ -1273,8 +1282,8 @@ both!(job_progress_finish_and_cancel, |db| {
     assert_eq!(
         cat.job_counts().await.unwrap(),
         [
-            (job_state::CANCELLED.to_string(), 2),
-            (job_state::COMPLETED_WITH_WARNINGS.to_string(), 1)
+            (JobStatus::Cancelled.to_string(), 2),
+            (JobStatus::CompletedWithWarnings.to_string(), 1)
         ]
     );
     assert_eq!(cat.oldest_queued().await.unwrap(), None);
@@ -1292,10 +1301,10 @@ both!(job_listing_filters_and_pages, |db| {
         let it = if i % 2 == 0 { &a } else { &b };
         let mut j = new_job(&v, Some(it), None, t0() + secs(i / 2));
         if i % 3 == 0 {
-            j.job_type = "Restore".into();
+            j.job_type = JobType::Restore;
         }
         let id = cat.enqueue(&j).await.unwrap().unwrap();
-        all.push((j.queued_at, id, it.id, j.job_type.clone()));
+        all.push((j.queued_at, id, it.id, j.job_type));
     }
     cat.enqueue(&new_job(&w, None, None, t0() + secs(100)))
         .await
@@ -1334,19 +1343,19 @@ both!(job_listing_filters_and_pages, |db| {
 
     let only_a_restores = JobFilter {
         item_id: Some(a.id),
-        job_type: Some("Restore".into()),
+        job_type: Some(JobType::Restore),
         ..Default::default()
     };
     let expect: Vec<_> = all
         .iter()
-        .filter(|x| x.2 == a.id && x.3 == "Restore")
+        .filter(|x| x.2 == a.id && x.3 == JobType::Restore)
         .map(|x| x.1)
         .collect();
     assert_eq!(expect.len(), 10);
     assert_eq!(collect(cat, &only_a_restores, 3).await, expect);
 
     let running = JobFilter {
-        state: Some(job_state::IN_PROGRESS.into()),
+        state: Some(JobStatus::InProgress),
         ..Default::default()
     };
     let expect: Vec<_> = all.iter().rev().take(10).rev().map(|x| x.1).collect();

@@ -6,6 +6,7 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use lifeboat_catalog::*;
+use lifeboat_model::job::JobType;
 use serde_json::json;
 
 fn t0() -> DateTime<Utc> {
@@ -284,7 +285,7 @@ both!(jobs_are_listed_for_a_set_of_vaults, |db| {
         cat.enqueue(&NewJob {
             vault_id: v.id,
             item_id: None,
-            job_type: "GarbageCollection".into(),
+            job_type: JobType::GarbageCollection,
             slot_key: Some(format!("s{i}")),
             params: json!({}),
             queued_at: t0() + TimeDelta::seconds(i as i64),

@@ -9,6 +9,7 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use lifeboat_catalog::*;
+use lifeboat_model::job::JobStatus;
 use serde_json::json;
 use support::{point, vault_with_item};
 
@@ -24,7 +25,7 @@ fn job(v: &Vault, it: Option<&Item>, kind: &str, slot: Option<&str>) -> NewJob {
     NewJob {
         vault_id: v.id,
         item_id: it.map(|i| i.id),
-        job_type: kind.into(),
+        job_type: kind.parse().expect("a job type"),
         slot_key: slot.map(Into::into),
         params: json!({}),
         queued_at: t0(),
@@ -34,7 +35,7 @@ fn job(v: &Vault, it: Option<&Item>, kind: &str, slot: Option<&str>) -> NewJob {
 /// How a job ended, without progress, tasks, warnings or errors.
 fn ended(state: &str, end_time: DateTime<Utc>) -> JobOutcome {
     JobOutcome {
-        state: state.into(),
+        state: state.parse().expect("a job status"),
         end_time,
         progress: None,
         tasks: None,
@@ -286,8 +287,11 @@ both!(
             .unwrap();
         assert_eq!(cat.claim_next("w", 60, now).await.unwrap().unwrap().id, del);
         assert_eq!(cat.cancel_item_jobs(it.id, del, now).await.unwrap(), 1);
-        assert_eq!(cat.get_job(held).await.unwrap().state, "Cancelling");
-        assert_eq!(cat.get_job(del).await.unwrap().state, "InProgress");
+        assert_eq!(
+            cat.get_job(held).await.unwrap().state,
+            JobStatus::Cancelling
+        );
+        assert_eq!(cat.get_job(del).await.unwrap().state, JobStatus::InProgress);
         assert_eq!(
             cat.delete_item_for_job(it.id, Some(del))
                 .await

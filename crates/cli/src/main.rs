@@ -5,6 +5,7 @@
 mod backup;
 mod progress;
 mod store_cmd;
+mod store_gc;
 mod vault_key;
 
 use std::process::ExitCode;
@@ -79,8 +80,15 @@ pub fn exit_code_for(e: &lifeboat_store::Error) -> u8 {
         "WRONG_PASSPHRASE" => exit::WRONG_PASSPHRASE,
         "DATA_CORRUPT" | "CHUNK_MISSING" | "UNSAFE_PATH" => exit::DAMAGE,
         "STORAGE_FULL" => exit::STORAGE_FULL,
-        "INVALID_ARGUMENT" | "POINT_NOT_FOUND" | "POINT_AMBIGUOUS" | "PATH_NOT_FOUND"
-        | "LAST_KEY" | "TARGET_EXISTS" | "VAULT_EXISTS" => exit::USAGE,
+        "INVALID_ARGUMENT"
+        | "POINT_NOT_FOUND"
+        | "POINT_AMBIGUOUS"
+        | "PATH_NOT_FOUND"
+        | "LAST_KEY"
+        | "TARGET_EXISTS"
+        | "VAULT_EXISTS"
+        | "BACKEND_NOT_BUILT"
+        | "INVALID_BACKEND_URL" => exit::USAGE,
         _ => exit::FAILED,
     }
 }
@@ -109,10 +117,12 @@ fn main() -> ExitCode {
         Err(f) => {
             let store_err = f.error.downcast_ref::<lifeboat_store::Error>();
             let service_err = f.error.downcast_ref::<lifeboat_service::ServiceError>();
-            let (code, hint) = match (store_err, service_err) {
-                (Some(e), _) => (e.code(), e.hint()),
-                (None, Some(e)) => (e.code(), ""),
-                (None, None) => ("FAILED", ""),
+            let workload_err = f.error.downcast_ref::<lifeboat_workloads::WorkloadError>();
+            let (code, hint) = match (store_err, service_err, workload_err) {
+                (Some(e), _, _) => (e.code(), e.hint()),
+                (None, Some(e), _) => (e.code(), ""),
+                (None, None, Some(e)) => (e.code(), e.hint()),
+                (None, None, None) => ("FAILED", ""),
             };
             if f.output == Output::Json {
                 let j = serde_json::json!({

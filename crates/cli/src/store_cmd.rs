@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use lifeboat_store::backend::{Backend, LocalBackend};
-use lifeboat_store::backup::{BackupOptions, backup_disk, backup_files};
+use lifeboat_nbd::ExportOptions;
+use lifeboat_store::backend::{Backend, BackendUrl};
+use lifeboat_store::backup::{BackupOptions, backup_files};
 use lifeboat_store::browse::{diff, under};
 use lifeboat_store::config::VaultConfig;
-use lifeboat_store::gc::{execute_forget, gc, plan_forget};
+use lifeboat_store::gc::{execute_forget, plan_forget};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::manifest::{ChunkRef, Entry, EntryType, Point};
 use lifeboat_store::restore::{Conflict, RestoreOptions, entries, restore};
@@ -19,6 +20,8 @@ use lifeboat_store::upload::Progress;
 use lifeboat_store::util::human_bytes;
 use lifeboat_store::verify::{ReadData, verify};
 use lifeboat_store::{Error, Vault};
+use lifeboat_workloads::WorkloadError;
+use lifeboat_workloads::disk::backup_image;
 use serde_json::json;
 
 use crate::progress::Display;
@@ -34,9 +37,9 @@ use crate::{Failure, Output, exit, exit_code_for};
   lifeboat store verify --vault ./v --read-data-subset 10%
   lifeboat store forget --vault ./v --keep-daily 7 --keep-weekly 4 --dry-run")]
 pub struct StoreArgs {
-    /// The vault folder.
+    /// The vault: a folder, or a URL (file:///srv/vault; docs/backends.md).
     #[arg(long, global = true, env = "LIFEBOAT_VAULT")]
-    vault: Option<PathBuf>,
+    vault: Option<String>,
     /// Read the passphrase from this file (first line). Otherwise LIFEBOAT_PASSPHRASE, else a prompt.
     #[arg(long, global = true)]
     passphrase_file: Option<PathBuf>,
@@ -187,6 +190,15 @@ enum KeyCmd {
 
 type CmdResult = Result<u8, Failure>;
 
+/// A workload's error as the command reports it: the store's own errors
+/// keep their type, so their exit codes stay as documented.
+fn workload_error(e: WorkloadError) -> anyhow::Error {
+    match e {
+        WorkloadError::Store(s) => s.into(),
+        other => other.into(),
+    }
+}
+
 fn fail(output: Output) -> impl Fn(anyhow::Error) -> Failure {
     move |error| {
         let code = error
@@ -247,7 +259,8 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
         .vault
         .clone()
         .ok_or_else(|| Error::InvalidArgument("give --vault (or set LIFEBOAT_VAULT)".into()))?;
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&vault_path));
+    let url: BackendUrl = vault_path.parse().map_err(Error::from)?;
+    let backend: Arc<dyn Backend> = lifeboat_store::backend::open(&url).map_err(Error::from)?;
     let pass_file = a.passphrase_file.as_deref();
     if let StoreCmd::Init { pack_size_mib } = a.cmd {
         let mut config = VaultConfig::new_default();
@@ -275,7 +288,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             println!(
                 "created vault {} at {}",
                 vault.config().vault_id,
-                vault_path.display()
+                vault_path
             );
             println!("keep the passphrase safe: without it the data cannot be read");
         }
@@ -330,7 +343,15 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                     .map(|m| m.len());
                 let _d = Display::start(show_progress, "backup", counters.clone(), total);
                 match &disk {
-                    Some(d) => backup_disk(&vault, d, &opts, counters.clone(), &mut warn)?,
+                    Some(d) => backup_image(
+                        &vault,
+                        d,
+                        &opts,
+                        &ExportOptions::default(),
+                        counters.clone(),
+                        &mut warn,
+                    )
+                    .map_err(workload_error)?,
                     None => backup_files(&vault, &paths, &opts, counters.clone(), &mut warn)?,
                 }
             };
@@ -623,24 +644,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         StoreCmd::Gc { dry_run } => {
-            let r = gc(&vault, dry_run)?;
-            if out == Output::Json {
-                print_json(&json!(r));
-            } else {
-                println!(
-                    "{}{} points, {} packs; deleted {} packs ({}), condemned {} ({} repacked, {} orphans; freed by the next gc once older writers finish), {} rescued, {} still waiting",
-                    if dry_run { "dry run: " } else { "" },
-                    r.points,
-                    r.packs_total,
-                    r.packs_deleted,
-                    human_bytes(r.bytes_deleted),
-                    r.packs_condemned,
-                    r.packs_repacked,
-                    r.orphan_packs,
-                    r.packs_rescued,
-                    r.packs_waiting
-                );
-            }
+            crate::store_gc::run(&vault, dry_run, out)?;
             Ok(exit::OK)
         }
         StoreCmd::Key { cmd } => match cmd {

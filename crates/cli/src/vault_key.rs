@@ -13,7 +13,6 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use lifeboat_catalog::VaultId;
 use lifeboat_service::{KekProvider, KeyConfig, ServiceError, VaultStorage};
-use lifeboat_store::backend::LocalBackend;
 use lifeboat_store::{Error, Vault};
 use serde_json::json;
 
@@ -207,7 +206,7 @@ fn describe(storage: &VaultStorage, id: VaultId) -> serde_json::Value {
     let store = storage.vault_dir(id);
     let opened = storage.secret(id).map_err(|e| (e.code(), e.to_string()));
     let opened = opened.and_then(|pass| {
-        let backend = std::sync::Arc::new(LocalBackend::new(&store));
+        let backend = storage.backend(id).map_err(|e| (e.code(), e.to_string()))?;
         Vault::open(backend, &pass)
             .and_then(|v| v.points())
             .map_err(|e: Error| (e.code(), e.to_string()))

@@ -140,16 +140,10 @@ fn protected_source(srv: &Server) -> PathBuf {
 /// A folder with nested files, an empty file and a few hundred KiB of
 /// pseudo-random data.
 fn make_source(root: &Path) {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut bytes = |n: usize| {
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect::<Vec<u8>>()
+        seed += 2;
+        lifeboat_testkit::noise(seed, n)
     };
     std::fs::create_dir_all(root.join("etc/conf.d")).expect("mkdir");
     std::fs::create_dir_all(root.join("www/img")).expect("mkdir");

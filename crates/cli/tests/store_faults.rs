@@ -12,13 +12,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
 use lifeboat_store::Vault;
-use lifeboat_store::backend::LocalBackend;
+use lifeboat_store::backend::{Backend, open_location};
 use lifeboat_store::format::KIND_TREE;
 use lifeboat_store::pack::{PackEntry, parse_pack};
 
+/// The test vault's backend, opened by its location as the binary opens it.
+fn vault_backend(env: &Env) -> Arc<dyn Backend> {
+    open_location(&env.vault.display().to_string()).expect("open the vault's backend")
+}
+
 fn open_vault(env: &Env) -> Vault {
-    Vault::open(Arc::new(LocalBackend::new(&env.vault)), env.pass.as_bytes())
-        .expect("open vault in-process")
+    Vault::open(vault_backend(env), env.pass.as_bytes()).expect("open vault in-process")
 }
 
 struct PackInfo {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use common::*;
 use lifeboat_store::Vault;
-use lifeboat_store::backend::LocalBackend;
+use lifeboat_store::backend::{Backend, open_location};
 use lifeboat_store::format::KIND_DATA;
 use lifeboat_store::lease::Lease;
 use lifeboat_store::manifest::{
@@ -20,6 +20,11 @@ use lifeboat_store::manifest::{
 };
 use lifeboat_store::tree::TreeWriter;
 use lifeboat_store::upload::{Progress, Uploader};
+
+/// The test vault's backend, opened by its location as the binary opens it.
+fn vault_backend(env: &Env) -> Arc<dyn Backend> {
+    open_location(&env.vault.display().to_string()).expect("open the vault's backend")
+}
 
 /// One crafted entry and, for files and disks, its content.
 struct Item(Entry, Option<Vec<u8>>);
@@ -71,7 +76,7 @@ fn disk(path: &str, content: &[u8]) -> Item {
 /// Writes a point whose tree stream is exactly `items`, mirroring
 /// the point writer's frame (`writer.rs`): lease, index, uploader, tree, commit.
 fn craft_point(env: &Env, kind: Workload, items: Vec<Item>) -> String {
-    let vault = Vault::open(Arc::new(LocalBackend::new(&env.vault)), env.pass.as_bytes())
+    let vault = Vault::open(vault_backend(env), env.pass.as_bytes())
         .expect("open vault")
         .with_cache_root(env.cache.clone());
     let lease = Lease::acquire(vault.backend_arc(), "backup").expect("lease");

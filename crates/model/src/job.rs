@@ -34,7 +34,7 @@ impl fmt::Display for JobId {
 }
 
 /// Azure's `operation`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobType {
     Backup,
@@ -97,6 +97,11 @@ impl JobStatus {
         JobStatus::Cancelling,
         JobStatus::Cancelled,
     ];
+
+    /// A worker holds the job under a lease (`InProgress`, `Cancelling`).
+    pub fn is_held(self) -> bool {
+        matches!(self, JobStatus::InProgress | JobStatus::Cancelling)
+    }
 
     /// No transition leaves a terminal status.
     pub fn is_terminal(self) -> bool {

@@ -22,6 +22,8 @@
 //! - [`point`]: recovery points, on-demand retain-until.
 //! - [`source`]: typed sources and restore requests, one variant per workload.
 //! - [`job`]: job types, statuses, sub-tasks, progress, durations.
+//! - [`names`]: the wire names of states, job types and statuses, the one
+//!   place they become text and back.
 //!
 //! With the `openapi` feature the types the REST API carries also describe
 //! themselves as OpenAPI schemas (`utoipa::ToSchema`), for `lifeboat-api`.
@@ -32,6 +34,7 @@ pub mod guard;
 pub mod item;
 pub mod job;
 pub mod mua;
+pub mod names;
 pub mod point;
 pub mod policy;
 pub mod retention;

@@ -159,6 +159,11 @@ impl<S: Read + Write> NbdClient<S> {
                     Error::Protocol(format!("no block status for context {context}"))
                 })?;
             for d in descs {
+                // A server may describe more than was asked; the rest is
+                // not ours to record (and would be empty extents).
+                if at == end {
+                    break;
+                }
                 let l = (d.len as u64).min(end - at);
                 match out.last_mut() {
                     Some(last) if last.flags == d.flags => last.extent.len += l,
@@ -171,6 +176,11 @@ impl<S: Read + Write> NbdClient<S> {
             }
         }
         Ok(out)
+    }
+
+    /// The stream, without ending the session (for recordings and tests).
+    pub fn into_stream(self) -> S {
+        self.stream
     }
 
     /// Ends the session politely (`NBD_CMD_DISC`); the server replies

@@ -4,6 +4,7 @@
 //! extension traits: `VaultDto::new(vault, usage)` reads as it always did
 //! with the trait in scope.
 
+use lifeboat_model::job::JobStatus;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -121,11 +122,11 @@ impl ItemDtoExt for ItemDto {
         ItemDto {
             name: i.name,
             vault: vault.to_owned(),
-            workload: i.workload,
-            source: i.source,
+            workload: i.source.kind().as_str().to_owned(),
+            source: i.source.path().to_string_lossy().into_owned(),
             policy_name: i.policy_name,
-            protection_state: i.state,
-            health_status: i.health,
+            protection_state: i.state.as_str().to_owned(),
+            health_status: i.health.as_str().to_owned(),
             last_backup_status: i.last_backup_status.unwrap_or_else(|| "IRPending".into()),
             last_backup_time: i.last_backup_time,
             next_run_time: i.next_run,
@@ -210,9 +211,11 @@ impl JobDtoExt for JobDto {
             .start_time
             .map(|s| (j.end_time.unwrap_or(now) - s).max(chrono::TimeDelta::zero()));
         let counters: Progress = serde_json::from_value(j.progress.clone()).unwrap_or_default();
-        let running = !lifeboat_catalog::job_state::TERMINAL.contains(&j.state.as_str());
-        let completed = j.state == lifeboat_catalog::job_state::COMPLETED
-            || j.state == lifeboat_catalog::job_state::COMPLETED_WITH_WARNINGS;
+        let running = !j.state.is_terminal();
+        let completed = matches!(
+            j.state,
+            JobStatus::Completed | JobStatus::CompletedWithWarnings
+        );
         // A completed job is done, whatever its last progress report said.
         let percent = if completed {
             Some(100.0)
@@ -231,10 +234,10 @@ impl JobDtoExt for JobDto {
         let id = j.id.0;
         JobDto {
             id,
-            job_type: j.job_type,
+            job_type: j.job_type.as_str().to_owned(),
             vault,
             item,
-            status: j.state,
+            status: j.state.as_str().to_owned(),
             queued_time: j.queued_at,
             start_time: j.start_time,
             end_time: j.end_time,

@@ -267,11 +267,33 @@ fn store_status(code: &str) -> StatusCode {
     }
 }
 
+impl From<lifeboat_workloads::WorkloadError> for ApiError {
+    fn from(e: lifeboat_workloads::WorkloadError) -> Self {
+        use lifeboat_workloads::WorkloadError as W;
+        match e {
+            W::Refused {
+                code,
+                target,
+                message,
+            } => ApiError::new(StatusCode::BAD_REQUEST, code, Some(&target), message),
+            W::TargetExists(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                e.code(),
+                Some("target"),
+                e.to_string(),
+            ),
+            W::Store(s) => ServiceError::Store(s).into(),
+            other => ApiError::internal(other.code(), format!("{other} ({})", other.hint())),
+        }
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Model(m) => m.into(),
             ServiceError::Catalog(c) => c.into(),
+            ServiceError::Workload(w) => w.into(),
             ServiceError::Store(s) => {
                 let code = s.code();
                 ApiError::new(

@@ -5,6 +5,7 @@
 //! scrape time, so every server of a cluster reports the same values;
 //! scheduler lag, running jobs and request counts are this process's own.
 
+use lifeboat_model::job::JobStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -12,7 +13,6 @@ use std::sync::Mutex;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use lifeboat_catalog::job_state;
 
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -72,12 +72,10 @@ pub async fn render(state: &AppState) -> ApiResult<String> {
         "Jobs in the catalog by state.",
     );
     let counts: BTreeMap<String, i64> = catalog.job_counts().await?.into_iter().collect();
-    let mut states: Vec<&str> = vec![
-        job_state::QUEUED,
-        job_state::IN_PROGRESS,
-        job_state::CANCELLING,
-    ];
-    states.extend(job_state::TERMINAL);
+    // Held and waiting states first, then the terminal ones.
+    let mut order: Vec<JobStatus> = JobStatus::VARIANTS.to_vec();
+    order.sort_by_key(|s| s.is_terminal());
+    let states: Vec<&str> = order.iter().map(|s| s.as_str()).collect();
     for s in &states {
         let n = counts.get(*s).copied().unwrap_or(0);
         let _ = writeln!(out, "lifeboat_jobs{{state=\"{}\"}} {n}", label(s));

@@ -136,7 +136,7 @@ async fn expected_slots(catalog: &Catalog, from: DateTime<Utc>, to: DateTime<Utc
 /// Scheduled backup jobs queued for slots in `[from, to]`.
 async fn queued_backups(catalog: &Catalog, from: DateTime<Utc>, to: DateTime<Utc>) -> Res<u64> {
     let filter = JobFilter {
-        job_type: Some("Backup".into()),
+        job_type: Some(lifeboat_model::job::JobType::Backup),
         from: Some(from),
         to: Some(to + TimeDelta::microseconds(1)),
         ..Default::default()

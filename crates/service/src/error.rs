@@ -44,6 +44,8 @@ pub enum ServiceError {
     Catalog(#[from] CatalogError),
     #[error("vault store: {0}")]
     Store(#[from] lifeboat_store::Error),
+    #[error(transparent)]
+    Workload(#[from] lifeboat_workloads::WorkloadError),
     /// One of the service's own refusals ([`codes`]).
     #[error("{message}")]
     Refused {
@@ -87,6 +89,7 @@ impl ServiceError {
             ServiceError::Model(e) => e.code().as_str(),
             ServiceError::Catalog(e) => e.code(),
             ServiceError::Store(e) => e.code(),
+            ServiceError::Workload(e) => e.code(),
             ServiceError::Refused { code, .. } => code,
             ServiceError::Io { .. } => codes::VAULT_STORAGE,
             ServiceError::Internal(_) => codes::INTERNAL,
@@ -98,6 +101,7 @@ impl ServiceError {
         match self {
             ServiceError::Model(e) => Some(e.target()),
             ServiceError::Refused { target, .. } if !target.is_empty() => Some(target),
+            ServiceError::Workload(e) => e.target(),
             _ => None,
         }
     }

@@ -18,7 +18,7 @@ use lifeboat_model::{ErrorCode, ModelError, ValidPolicy};
 
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::ops::{item_policy, resolve_policy, state_of};
+use crate::ops::{item_policy, resolve_policy};
 use crate::protect::{SecurityUpdate, rule_expiry, security_of};
 use crate::retention::tagged;
 
@@ -173,7 +173,7 @@ pub async fn precheck_policy_change(
     item: &Item,
     policy_name: &str,
 ) -> Result<bool> {
-    state_of(item)?.apply(ItemAction::ChangePolicy)?;
+    item.state.apply(ItemAction::ChangePolicy)?;
     let new = resolve_policy(
         &catalog
             .get_policy(item.vault_id, policy_name)
@@ -203,7 +203,7 @@ pub async fn precheck_resume(
     item: &Item,
     policy_name: &str,
 ) -> Result<bool> {
-    state_of(item)?.apply(ItemAction::Resume)?;
+    item.state.apply(ItemAction::Resume)?;
     let new = resolve_policy(
         &catalog
             .get_policy(item.vault_id, policy_name)
@@ -237,7 +237,7 @@ pub async fn precheck_stop_with_delete(
     clock: &dyn Clock,
     item: &Item,
 ) -> Result<()> {
-    state_of(item)?.apply(ItemAction::StopProtection {
+    item.state.apply(ItemAction::StopProtection {
         mode: StopMode::DeleteData,
         soft_delete: false,
     })?;

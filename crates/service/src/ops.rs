@@ -12,10 +12,9 @@
 use chrono::{DateTime, Utc};
 use lifeboat_catalog::{
     Catalog, CatalogError, Item, ItemPatch, Job, JobFilter, JobId, NewJob, Page, Vault, VaultId,
-    job_state,
 };
 use lifeboat_model::item::{ItemAction, PointsEffect, ProtectionState, StopMode};
-use lifeboat_model::job::JobType;
+use lifeboat_model::job::{JobStatus, JobType};
 use lifeboat_model::retention::{self, ExpiryChange, HoldScope, RetagOutcome};
 use lifeboat_model::{ErrorCode, ModelError, Policy, ValidPolicy};
 use serde::Serialize;
@@ -23,7 +22,7 @@ use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::error::{Result, ServiceError, codes};
-use crate::params::{self, BackupParams, RestoreParams, RestoreRequest, job_type};
+use crate::params::{self, BackupParams, RestoreParams, RestoreRequest};
 use crate::retention::{tagged, to_columns};
 use crate::storage::VaultStorage;
 
@@ -60,30 +59,13 @@ pub async fn item_policy(catalog: &Catalog, item: &Item) -> Result<Option<ValidP
     }
 }
 
-pub(crate) fn state_of(item: &Item) -> Result<ProtectionState> {
-    serde_json::from_value(Value::String(item.state.clone())).map_err(|_| {
-        ServiceError::Model(ModelError::new(
-            ErrorCode::InvalidItemState,
-            "protectionState",
-            format!("unknown protection state {:?}", item.state),
-        ))
-    })
-}
-
-pub(crate) fn state_str(s: ProtectionState) -> String {
-    match serde_json::to_value(s) {
-        Ok(Value::String(s)) => s,
-        _ => format!("{s:?}"),
-    }
-}
-
 /// Sets an item's `next_run` from its policy and state: the next slot after
 /// now for an item that takes backups, none otherwise. A run that is
 /// already due is left for the scheduler (it re-checks it against the
 /// current policy), so rescheduling never skips a due slot.
 pub async fn reschedule_item(catalog: &Catalog, clock: &dyn Clock, item: &Item) -> Result<Item> {
     let now = clock.now();
-    let state = state_of(item)?;
+    let state = item.state;
     let next = if state.takes_backups() {
         match item_policy(catalog, item).await? {
             Some(p) => match item.next_run {
@@ -186,7 +168,7 @@ pub async fn apply_points_effect(
     }
     let tz_policy = new.or(old);
     let points: Vec<_> = rows.iter().map(|p| tagged(p, tz_policy)).collect();
-    let state = state_of(item)?;
+    let state = item.state;
     let outcomes: Vec<RetagOutcome> = match (effect, old, new) {
         (PointsEffect::Hold(scope), _, _) => retention::apply_holds(&points, scope, now),
         (PointsEffect::Reapply, _, Some(new)) => {
@@ -289,7 +271,7 @@ pub async fn change_item_policy(
     item: &Item,
     policy_name: &str,
 ) -> Result<(Item, RetagSummary)> {
-    let state = state_of(item)?;
+    let state = item.state;
     let t = state.apply(ItemAction::ChangePolicy)?;
     let old = item_policy(catalog, item).await?;
     let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
@@ -356,7 +338,7 @@ pub async fn stop_protection(
             points: RetagSummary::default(),
         });
     }
-    let state = state_of(item)?;
+    let state = item.state;
     let t = state.apply(ItemAction::StopProtection {
         mode,
         soft_delete: false,
@@ -366,7 +348,7 @@ pub async fn stop_protection(
         .update_item(
             item.id,
             &ItemPatch {
-                state: Some(state_str(to)),
+                state: Some(to),
                 next_run: Some(None),
                 ..ItemPatch::default()
             },
@@ -398,7 +380,7 @@ pub async fn resume_protection(
     item: &Item,
     policy_name: &str,
 ) -> Result<(Item, RetagSummary)> {
-    let state = state_of(item)?;
+    let state = item.state;
     let t = state.apply(ItemAction::Resume)?;
     let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
     let new = resolve_policy(&new_row.document)?;
@@ -427,7 +409,7 @@ pub async fn resume_protection(
         .update_item(
             item.id,
             &ItemPatch {
-                state: Some(state_str(to)),
+                state: Some(to),
                 policy_name: Some(Some(policy_name.to_string())),
                 next_run: Some(None),
                 ..ItemPatch::default()
@@ -445,7 +427,7 @@ pub(crate) async fn enqueue(
     catalog: &Catalog,
     vault_id: VaultId,
     item_id: Option<lifeboat_catalog::ItemId>,
-    kind: &str,
+    kind: JobType,
     params: Value,
     now: DateTime<Utc>,
 ) -> Result<Job> {
@@ -453,7 +435,7 @@ pub(crate) async fn enqueue(
         .enqueue(&NewJob {
             vault_id,
             item_id,
-            job_type: kind.to_string(),
+            job_type: kind,
             slot_key: None,
             params,
             queued_at: now,
@@ -472,7 +454,7 @@ pub async fn enqueue_backup_now(
     retain_until: Option<DateTime<Utc>>,
 ) -> Result<Job> {
     let now = clock.now();
-    state_of(item)?.check_backup()?;
+    item.state.check_backup()?;
     let until = lifeboat_model::point::on_demand_retain_until(retain_until, now)?;
     let p = BackupParams {
         retain_until: Some(until),
@@ -484,99 +466,28 @@ pub async fn enqueue_backup_now(
         catalog,
         item.vault_id,
         Some(item.id),
-        job_type::BACKUP,
+        JobType::Backup,
         params,
         now,
     )
     .await
 }
 
-fn invalid(target: &str, message: String) -> ServiceError {
-    ServiceError::refused(codes::INVALID_ARGUMENT, target, message)
-}
-
-/// Checks a restore request against the item and returns its job params.
+/// Checks a restore request against the item (its workload decides what
+/// a target may be) and returns its job params.
 pub fn restore_params(item: &Item, req: &RestoreRequest) -> Result<RestoreParams> {
-    let conflict = req.conflict.clone().unwrap_or_else(|| "fail".into());
-    if !["overwrite", "skip", "fail"].contains(&conflict.as_str()) {
-        return Err(invalid(
-            "conflict",
-            format!("conflict must be overwrite, skip or fail (got {conflict:?})"),
-        ));
-    }
-    match item.workload.as_str() {
-        "path" => {
-            if req.format.is_some() {
-                return Err(invalid(
-                    "format",
-                    "format applies to disk items only".into(),
-                ));
-            }
-            let target = if req.target == "original" {
-                "/".to_string()
-            } else if req.target.starts_with('/') {
-                req.target.clone()
-            } else {
-                return Err(invalid(
-                    "target",
-                    format!(
-                        "target must be \"original\" or an absolute path (got {:?})",
-                        req.target
-                    ),
-                ));
-            };
-            for (i, inc) in req.include.iter().enumerate() {
-                if inc.trim_matches('/').is_empty() || inc.split('/').any(|c| c == "..") {
-                    return Err(invalid(
-                        &format!("include[{i}]"),
-                        format!("include paths must name something inside the item (got {inc:?})"),
-                    ));
-                }
-            }
-            Ok(RestoreParams {
-                point: req.point.clone(),
-                target,
-                conflict,
-                include: req.include.clone(),
-                format: None,
-            })
-        }
-        "disk" => {
-            if !req.target.starts_with('/') || req.target.ends_with('/') {
-                return Err(invalid(
-                    "target",
-                    format!(
-                        "a disk item restores to a new image file: give its absolute path (got {:?})",
-                        req.target
-                    ),
-                ));
-            }
-            if !req.include.is_empty() {
-                return Err(invalid(
-                    "include",
-                    "include applies to path items only".into(),
-                ));
-            }
-            let format = req.format.clone().unwrap_or_else(|| "raw".into());
-            if format != "raw" && format != "qcow2" {
-                return Err(invalid(
-                    "format",
-                    format!("format must be raw or qcow2 (got {format:?})"),
-                ));
-            }
-            Ok(RestoreParams {
-                point: req.point.clone(),
-                target: req.target.clone(),
-                conflict,
-                include: Vec::new(),
-                format: Some(format),
-            })
-        }
-        other => Err(invalid(
-            "workload",
-            format!("items of workload {other:?} cannot be restored"),
-        )),
-    }
+    let request = lifeboat_model::source::RestoreRequest::from_parts(
+        item.source.kind(),
+        &req.target,
+        req.conflict.as_deref(),
+        &req.include,
+        req.format.as_deref(),
+    )?;
+    lifeboat_workloads::for_source(&item.source).check_restore(&item.source, &request)?;
+    Ok(RestoreParams {
+        point: req.point.clone(),
+        request,
+    })
 }
 
 /// Queues a restore of one of the item's points
@@ -587,7 +498,7 @@ pub async fn enqueue_restore(
     item: &Item,
     req: &RestoreRequest,
 ) -> Result<Job> {
-    state_of(item)?.check_restore()?;
+    item.state.check_restore()?;
     match catalog.find_point(item.vault_id, &req.point).await? {
         Some(p) if p.item_id == item.id && p.deleted_at.is_some() => {
             return Err(ServiceError::refused(
@@ -617,7 +528,7 @@ pub async fn enqueue_restore(
         catalog,
         item.vault_id,
         Some(item.id),
-        job_type::RESTORE,
+        JobType::Restore,
         params,
         clock.now(),
     )
@@ -632,7 +543,7 @@ pub async fn enqueue_restore(
 /// soft-deleted instead ([`crate::protect::soft_delete_item`]) and the job
 /// only ends its other jobs.
 pub async fn enqueue_delete_data(catalog: &Catalog, clock: &dyn Clock, item: &Item) -> Result<Job> {
-    let state = state_of(item)?;
+    let state = item.state;
     state.apply(ItemAction::StopProtection {
         mode: StopMode::DeleteData,
         soft_delete: false,
@@ -649,7 +560,7 @@ pub async fn enqueue_delete_data(catalog: &Catalog, clock: &dyn Clock, item: &It
         .update_item(
             item.id,
             &ItemPatch {
-                state: Some(state_str(ProtectionState::ProtectionStopped)),
+                state: Some(ProtectionState::ProtectionStopped),
                 next_run: Some(None),
                 ..ItemPatch::default()
             },
@@ -659,7 +570,7 @@ pub async fn enqueue_delete_data(catalog: &Catalog, clock: &dyn Clock, item: &It
         catalog,
         item.vault_id,
         Some(item.id),
-        job_type::DELETE_BACKUP_DATA,
+        JobType::DeleteBackupData,
         params::empty(),
         clock.now(),
     )
@@ -672,7 +583,7 @@ pub async fn enqueue_sweep(catalog: &Catalog, clock: &dyn Clock, vault_id: Vault
         catalog,
         vault_id,
         None,
-        job_type::EXPIRY_SWEEP,
+        JobType::ExpirySweep,
         params::empty(),
         clock.now(),
     )
@@ -684,10 +595,7 @@ pub async fn enqueue_sweep(catalog: &Catalog, clock: &dyn Clock, vault_id: Vault
 /// `DeleteBackupData` cannot be cancelled (`INVALID_JOB_STATE`).
 pub async fn cancel_job(catalog: &Catalog, clock: &dyn Clock, id: JobId) -> Result<Job> {
     let job = catalog.get_job(id).await?;
-    let kind: Option<JobType> = serde_json::from_value(Value::String(job.job_type.clone())).ok();
-    if job_state::HELD.contains(&job.state.as_str())
-        && kind.is_some_and(|k| !k.cancellable_while_running())
-    {
+    if job.state.is_held() && !job.job_type.cancellable_while_running() {
         return Err(ModelError::new(
             ErrorCode::InvalidJobState,
             "status",
@@ -746,7 +654,7 @@ pub async fn delete_vault(
         .list_jobs(
             &JobFilter {
                 vault_id: Some(vault.id),
-                state: Some(job_state::QUEUED.to_string()),
+                state: Some(JobStatus::Queued),
                 ..JobFilter::default()
             },
             &Page::first(lifeboat_catalog::MAX_PAGE),

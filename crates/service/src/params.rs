@@ -4,15 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Job type names, as the model spells them (`lifeboat_model::job::JobType`).
-pub mod job_type {
-    pub const BACKUP: &str = "Backup";
-    pub const RESTORE: &str = "Restore";
-    pub const DELETE_BACKUP_DATA: &str = "DeleteBackupData";
-    pub const EXPIRY_SWEEP: &str = "ExpirySweep";
-    pub const GARBAGE_COLLECTION: &str = "GarbageCollection";
-}
-
 /// `Backup` params.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,24 +32,61 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// `Restore` params.
+/// `Restore` params: the point and the checked, typed request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreParams {
     /// The store's point id.
     pub point: String,
-    /// Absolute path: for a path item the folder that receives the tree
-    /// (`/` for the original location), for a disk item the new image file.
-    pub target: String,
-    /// `overwrite`, `skip` or `fail`.
-    pub conflict: String,
-    /// Paths to restore (absolute, or relative to the item's source);
-    /// empty: everything.
+    pub request: lifeboat_model::source::RestoreRequest,
+}
+
+/// `Restore` params as jobs queued before typed requests stored them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UntypedRestoreParams {
+    point: String,
+    target: String,
+    conflict: String,
     #[serde(default)]
-    pub include: Vec<String>,
-    /// Disk items: `raw` or `qcow2`.
+    include: Vec<String>,
     #[serde(default)]
-    pub format: Option<String>,
+    format: Option<String>,
+}
+
+impl RestoreParams {
+    /// Reads a restore job's params; a job queued before typed requests is
+    /// read in its old shape, checked for an item of workload `kind`.
+    pub fn from_job(
+        params: &serde_json::Value,
+        kind: lifeboat_model::item::WorkloadKind,
+    ) -> crate::Result<RestoreParams> {
+        let typed = serde_json::from_value::<RestoreParams>(params.clone());
+        match typed {
+            Ok(p) => Ok(p),
+            Err(typed_err) => {
+                let old: UntypedRestoreParams =
+                    serde_json::from_value(params.clone()).map_err(|_| {
+                        crate::ServiceError::refused(
+                            crate::error::codes::INVALID_ARGUMENT,
+                            "params",
+                            format!("the restore job's parameters do not parse: {typed_err}"),
+                        )
+                    })?;
+                let request = lifeboat_model::source::RestoreRequest::from_parts(
+                    kind,
+                    &old.target,
+                    Some(&old.conflict),
+                    &old.include,
+                    old.format.as_deref(),
+                )?;
+                Ok(RestoreParams {
+                    point: old.point,
+                    request,
+                })
+            }
+        }
+    }
 }
 
 /// A restore as the API receives it (`POST …/points/{point}/restore`):

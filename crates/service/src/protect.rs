@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use lifeboat_catalog::{Catalog, Item, ItemPatch, Job, NewAlert, Point, Vault, VaultId};
 use lifeboat_model::guard::{self, AlertKind};
 use lifeboat_model::item::{ItemAction, PointsEffect, ProtectionState, StopMode};
+use lifeboat_model::job::JobType;
 use lifeboat_model::vault::{
     ImmutabilityState, SecuritySettings, SoftDeleteSettings, SoftDeleteState,
 };
@@ -30,8 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Result, ServiceError};
-use crate::ops::{apply_points_effect, enqueue, item_policy, state_of, state_str};
-use crate::params::job_type;
+use crate::ops::{apply_points_effect, enqueue, item_policy};
 use crate::storage::VaultStorage;
 
 /// The vault's security settings (defaults when the document has none).
@@ -243,7 +243,7 @@ pub async fn soft_delete_item(
     item: &Item,
     settings: &SoftDeleteSettings,
 ) -> Result<(Item, Job)> {
-    let state = state_of(item)?;
+    let state = item.state;
     let t = state.apply(ItemAction::StopProtection {
         mode: StopMode::DeleteData,
         soft_delete: true,
@@ -254,7 +254,7 @@ pub async fn soft_delete_item(
         .update_item(
             item.id,
             &ItemPatch {
-                state: Some(state_str(t.to.unwrap_or(ProtectionState::SoftDeleted))),
+                state: Some(t.to.unwrap_or(ProtectionState::SoftDeleted)),
                 next_run: Some(None),
                 ..ItemPatch::default()
             },
@@ -277,7 +277,7 @@ pub async fn soft_delete_item(
         catalog,
         item.vault_id,
         Some(item.id),
-        job_type::DELETE_BACKUP_DATA,
+        JobType::DeleteBackupData,
         serde_json::json!({"softDelete": true}),
         now,
     )
@@ -304,15 +304,13 @@ pub async fn soft_delete_item(
 /// returns as `ProtectionStopped` with every point held; resume it with a
 /// policy to take backups again.
 pub async fn undelete_item(catalog: &Catalog, clock: &dyn Clock, item: &Item) -> Result<Item> {
-    let state = state_of(item)?;
+    let state = item.state;
     let t = state.apply(ItemAction::Undelete)?;
     catalog
         .update_item(
             item.id,
             &ItemPatch {
-                state: Some(state_str(
-                    t.to.unwrap_or(ProtectionState::ProtectionStopped),
-                )),
+                state: Some(t.to.unwrap_or(ProtectionState::ProtectionStopped)),
                 next_run: Some(None),
                 ..ItemPatch::default()
             },

@@ -3,7 +3,7 @@
 //! and written to the catalog row as the JSON the API shows.
 
 use chrono::{DateTime, Utc};
-use lifeboat_catalog::{Job as JobRow, job_state};
+use lifeboat_catalog::Job as JobRow;
 use lifeboat_model::job::{
     Job as ModelJob, JobErrorDetail, JobId, JobStatus, JobType, Progress, TaskStatus,
 };
@@ -43,10 +43,6 @@ impl From<&crate::ServiceError> for Detail {
     fn from(e: &crate::ServiceError) -> Self {
         Detail::new(e.code(), e.to_string())
     }
-}
-
-pub(crate) fn job_type(row: &JobRow) -> Option<JobType> {
-    serde_json::from_value(Value::String(row.job_type.clone())).ok()
 }
 
 impl Report {
@@ -135,7 +131,7 @@ impl Report {
 
     /// Ends the report: closes open sub-tasks as the model does and returns
     /// the catalog state to write.
-    pub fn close(&mut self, end: Ending, now: DateTime<Utc>) -> &'static str {
+    pub fn close(&mut self, end: Ending, now: DateTime<Utc>) -> JobStatus {
         match end {
             Ending::Done => {
                 // Done is all of it, whatever the totals said along the way.
@@ -148,19 +144,19 @@ impl Report {
                 p.files_done = files;
                 let _ = self.job.complete(now);
                 if self.has_warnings() {
-                    job_state::COMPLETED_WITH_WARNINGS
+                    JobStatus::CompletedWithWarnings
                 } else {
-                    job_state::COMPLETED
+                    JobStatus::Completed
                 }
             }
             Ending::Failed(d) | Ending::Requeue(d) => {
                 let _ = self.job.fail(d.to_model(), now);
-                job_state::FAILED
+                JobStatus::Failed
             }
             Ending::Cancelled => {
                 let _ = self.job.transition(JobStatus::Cancelling, now);
                 let _ = self.job.transition(JobStatus::Cancelled, now);
-                job_state::CANCELLED
+                JobStatus::Cancelled
             }
         }
     }
@@ -187,8 +183,8 @@ mod tests {
             id: RowId(5),
             vault_id: VaultId(1),
             item_id: None,
-            job_type: "Backup".into(),
-            state: "InProgress".into(),
+            job_type: JobType::Backup,
+            state: JobStatus::InProgress,
             slot_key: None,
             owner: Some("me".into()),
             lease_until: None,
@@ -225,7 +221,7 @@ mod tests {
         rep.warn(Detail::new("SOURCE_WARNING", "x unreadable"));
         assert_eq!(
             rep.close(Ending::Done, now),
-            job_state::COMPLETED_WITH_WARNINGS
+            JobStatus::CompletedWithWarnings
         );
         let tasks = rep.tasks_json();
         assert_eq!(tasks[0]["taskId"], "Take Snapshot");
@@ -240,7 +236,7 @@ mod tests {
         let mut rep = Report::started(&r, JobType::Backup, "item", now);
         rep.start_task(0, now);
         let st = rep.close(Ending::Failed(Detail::new("SOURCE_MISSING", "gone")), now);
-        assert_eq!(st, job_state::FAILED);
+        assert_eq!(st, JobStatus::Failed);
         let tasks = rep.tasks_json();
         assert_eq!(tasks[0]["status"], "Failed");
         assert_eq!(tasks[1]["status"], "Skipped");

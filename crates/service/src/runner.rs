@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use lifeboat_catalog::{Catalog, Job, JobId, JobOutcome, NewJob, ReclaimedJob, job_state};
-use lifeboat_model::job::{JobTask, JobType, TaskStatus};
+use lifeboat_catalog::{Catalog, Job, JobId, JobOutcome, NewJob, ReclaimedJob};
+use lifeboat_model::job::{JobStatus, JobTask, JobType, TaskStatus};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::executors::{self, JobCtx};
-use crate::params::{BackupParams, job_type};
+use crate::params::BackupParams;
 use crate::report::{Detail, Ending, Report};
 use crate::scheduler;
 use crate::storage::VaultStorage;
@@ -300,7 +300,7 @@ async fn give_up(shared: &Shared, id: JobId) {
         "SERVER_SHUTDOWN",
         format!("server {owner} shut down while the job ran"),
     );
-    let requeue = job.job_type != job_type::RESTORE && !job.cancel_requested;
+    let requeue = job.job_type != JobType::Restore && !job.cancel_requested;
     if requeue
         && cat
             .requeue_job(id, owner, Some(&warnings_with(&job, &detail)))
@@ -352,10 +352,10 @@ async fn finish_lost(shared: &Shared, job: &Job, detail: Option<Detail>) -> Resu
     }
     let (state, errors) = match &detail {
         Some(d) => (
-            job_state::FAILED,
+            JobStatus::Failed,
             json!([{"errorCode": d.code, "errorString": d.message}]),
         ),
-        None => (job_state::CANCELLED, json!([])),
+        None => (JobStatus::Cancelled, json!([])),
     };
     shared
         .catalog
@@ -363,7 +363,7 @@ async fn finish_lost(shared: &Shared, job: &Job, detail: Option<Detail>) -> Resu
             job.id,
             &shared.cfg.worker_id,
             &JobOutcome {
-                state: state.to_string(),
+                state,
                 end_time: now,
                 progress: None,
                 tasks: Some(serde_json::to_value(&tasks).unwrap_or(json!([]))),
@@ -396,7 +396,7 @@ async fn handle_taken_over(shared: &Shared, r: &ReclaimedJob) {
         if job.cancel_requested {
             return finish_lost(shared, job, None).await;
         }
-        if job.job_type == job_type::DELETE_BACKUP_DATA {
+        if job.job_type == JobType::DeleteBackupData {
             shared
                 .catalog
                 .requeue_job(job.id, owner, Some(&warnings_with(job, &detail)))
@@ -404,7 +404,7 @@ async fn handle_taken_over(shared: &Shared, r: &ReclaimedJob) {
             return Ok(());
         }
         finish_lost(shared, job, Some(detail.clone())).await?;
-        if job.job_type == job_type::BACKUP {
+        if job.job_type == JobType::Backup {
             let mut p: BackupParams =
                 serde_json::from_value(job.params.clone()).unwrap_or_default();
             if p.retry_of.is_none() {
@@ -417,7 +417,7 @@ async fn handle_taken_over(shared: &Shared, r: &ReclaimedJob) {
                     .enqueue(&NewJob {
                         vault_id: job.vault_id,
                         item_id: job.item_id,
-                        job_type: job_type::BACKUP.to_string(),
+                        job_type: JobType::Backup,
                         slot_key: None,
                         params: serde_json::to_value(&p).unwrap_or(json!({})),
                         queued_at: shared.now(),
@@ -599,14 +599,8 @@ fn spawn_job(shared: &Arc<Shared>, job: Job) {
 async fn run_job(ctx: JobCtx) {
     let job = ctx.job.clone();
     let now = ctx.now();
-    let Some(kind) = crate::report::job_type(&job) else {
-        let d = Detail::new(
-            "UNKNOWN_JOB_TYPE",
-            format!("this server does not know job type {:?}", job.job_type),
-        );
-        let _ = finish_lost(&ctx.shared, &job, Some(d)).await;
-        return;
-    };
+    // The catalog hands out only job types this binary knows.
+    let kind = job.job_type;
     let entity = executors::entity_name(&ctx).await;
     let mut report = Report::started(&job, kind, &entity, job.start_time.unwrap_or(now));
     let _ = ctx.push(&report).await;
@@ -643,7 +637,7 @@ async fn run_job(ctx: JobCtx) {
     };
     let state = report.close(ending, now);
     let out = JobOutcome {
-        state: state.to_string(),
+        state,
         end_time: now,
         progress: Some(report.progress_json(now)),
         tasks: Some(report.tasks_json()),
@@ -656,7 +650,7 @@ async fn run_job(ctx: JobCtx) {
         .finish_job(job.id, &ctx.shared.cfg.worker_id, &out)
         .await
     {
-        Ok(_) => tracing::info!(job = job.id.0, kind = %job.job_type, state, "job ended"),
+        Ok(_) => tracing::info!(job = job.id.0, kind = %job.job_type, state = %state, "job ended"),
         Err(e) => tracing::warn!(job = job.id.0, error = %e, "could not record the job's end"),
     }
 }

@@ -7,6 +7,7 @@
 //! catalog transaction, so 10,000 items due at once cost a few dozen
 //! durable commits, not 20,000.
 
+use lifeboat_model::job::JobType;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -16,8 +17,8 @@ use lifeboat_catalog::{Item, ItemId, NewJob, PlannedSlot, Policy, VaultId};
 use lifeboat_model::ValidPolicy;
 
 use crate::error::Result;
-use crate::ops::{resolve_policy, state_of};
-use crate::params::{self, BackupParams, job_type};
+use crate::ops::resolve_policy;
+use crate::params::{self, BackupParams};
 use crate::plan;
 use crate::runner::Shared;
 
@@ -182,7 +183,7 @@ async fn plan_item(
     now: DateTime<Utc>,
 ) -> Option<PlannedSlot> {
     let watermark = item.next_run?;
-    let takes_backups = state_of(item).map(|s| s.takes_backups()).unwrap_or(false);
+    let takes_backups = item.state.takes_backups();
     let policy = if takes_backups {
         policy_for(shared, cache, item).await
     } else {
@@ -212,7 +213,7 @@ async fn plan_item(
         NewJob {
             vault_id: item.vault_id,
             item_id: Some(item.id),
-            job_type: job_type::BACKUP.to_string(),
+            job_type: JobType::Backup,
             slot_key: Some(key),
             params: serde_json::to_value(&p).unwrap_or_else(|_| params::empty()),
             queued_at: q.slot.at,
@@ -263,7 +264,7 @@ async fn enqueue_sweeps(shared: &Shared, hour: &str, now: DateTime<Utc>) -> Resu
             .enqueue(&NewJob {
                 vault_id: v.id,
                 item_id: None,
-                job_type: job_type::EXPIRY_SWEEP.to_string(),
+                job_type: JobType::ExpirySweep,
                 slot_key: Some(hour.to_string()),
                 params: params::empty(),
                 queued_at: now,

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use lifeboat_catalog::VaultId;
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{self, Backend, BackendUrl};
 use lifeboat_store::config::VaultConfig;
 use lifeboat_store::keyfile::KdfParams;
 
@@ -145,6 +145,17 @@ impl VaultStorage {
         self.inner.data_dir.join("vaults").join(id.to_string())
     }
 
+    /// Where a vault's store lives, as the backend URL it is opened by.
+    pub fn vault_url(&self, id: VaultId) -> BackendUrl {
+        BackendUrl::file(self.vault_dir(id))
+    }
+
+    /// The backend of a vault's store (with the default retries of
+    /// transient failures), whatever kind of backend that is.
+    pub fn backend(&self, id: VaultId) -> Result<Arc<dyn Backend>> {
+        Ok(backend::open(&self.vault_url(id)).map_err(lifeboat_store::Error::from)?)
+    }
+
     /// The file holding a vault's passphrase.
     pub fn key_path(&self, id: VaultId) -> PathBuf {
         self.inner
@@ -232,9 +243,8 @@ impl VaultStorage {
             .wrap(&id.to_string(), passphrase.as_bytes())?;
         write_new(&key, &wrapped)?;
         fs::create_dir_all(&dir).map_err(|e| ServiceError::io(dir.display().to_string(), e))?;
-        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&dir));
         let vault = Vault::init(
-            backend,
+            self.backend(id)?,
             passphrase.as_bytes(),
             KdfParams::from_env_or_default(),
             VaultConfig::new_default(),
@@ -253,9 +263,9 @@ impl VaultStorage {
         if let Some(v) = self.lock().get(&id) {
             return Ok(v.clone());
         }
-        let dir = self.vault_dir(id);
-        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(&dir));
-        let vault = Arc::new(Vault::open(backend, &passphrase)?.with_cache_root(self.cache_root()));
+        let vault = Arc::new(
+            Vault::open(self.backend(id)?, &passphrase)?.with_cache_root(self.cache_root()),
+        );
         Ok(self.lock().entry(id).or_insert(vault).clone())
     }
 
@@ -273,8 +283,8 @@ impl VaultStorage {
                 .map_err(|e| ServiceError::io(aside.display().to_string(), e))?;
         }
         let store_id = cached.map(|v| v.config().vault_id.clone()).or_else(|| {
-            let b = LocalBackend::new(&dir);
-            Vault::read_config(&b).ok().map(|c| c.vault_id)
+            let b = self.backend(id).ok()?;
+            Vault::read_config(b.as_ref()).ok().map(|c| c.vault_id)
         });
         if dir.exists() {
             fs::rename(&dir, &aside).map_err(|e| ServiceError::io(dir.display().to_string(), e))?;

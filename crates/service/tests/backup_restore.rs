@@ -7,12 +7,12 @@
 mod support;
 
 #[allow(unused_imports)]
+use lifeboat_model::job::JobStatus;
 use lifeboat_service::Clock;
 
 use std::path::Path;
 
 use chrono::TimeDelta;
-use lifeboat_catalog::job_state;
 use lifeboat_service::ops;
 use support::{Env, pseudo_random, restore_req as req, snapshot};
 
@@ -52,7 +52,7 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
             &req(&p1.store_id, alt.to_str().unwrap(), None, &[]),
         )
         .await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     assert_eq!(j.tasks[0]["taskId"], "Transfer data from vault");
     let restored = alt.join(src.strip_prefix("/").unwrap());
     assert_eq!(snapshot(&restored), snapshot(&src));
@@ -72,14 +72,14 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
             &req(&p2.store_id, "original", Some("overwrite"), &[]),
         )
         .await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     assert_eq!(snapshot(&src), before);
 
     // Conflict fail: refuses to touch an existing file.
     let j = env
         .restore(&h, &item, &req(&p1.store_id, "original", None, &[]))
         .await;
-    assert_eq!(j.state, job_state::FAILED);
+    assert_eq!(j.state, JobStatus::Failed);
     assert_eq!(j.errors[0]["errorCode"], "TARGET_EXISTS");
     assert_eq!(snapshot(&src), before);
 
@@ -97,7 +97,7 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
             ),
         )
         .await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     let got = snapshot(&sub);
     assert_eq!(
         got.len(),
@@ -188,7 +188,7 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
     let out = env.data().join("restored/new.raw");
     let mut r = req(&p.store_id, out.to_str().unwrap(), None, &[]);
     let j = env.restore(&h, &item, &r).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&img).unwrap());
     // No staging folder is left behind.
     let left: Vec<_> = std::fs::read_dir(out.parent().unwrap()).unwrap().collect();
@@ -196,15 +196,15 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
 
     // The target exists now: fail, skip, overwrite.
     let j = env.restore(&h, &item, &r).await;
-    assert_eq!(j.state, job_state::FAILED);
+    assert_eq!(j.state, JobStatus::Failed);
     assert_eq!(j.errors[0]["errorCode"], "TARGET_EXISTS");
     r.conflict = Some("skip".into());
     let j = env.restore(&h, &item, &r).await;
-    assert_eq!(j.state, job_state::COMPLETED_WITH_WARNINGS);
+    assert_eq!(j.state, JobStatus::CompletedWithWarnings);
     std::fs::write(&out, b"junk").unwrap();
     r.conflict = Some("overwrite".into());
     let j = env.restore(&h, &item, &r).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&img).unwrap());
 
     // qcow2.
@@ -212,7 +212,7 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
     let mut rq = req(&p.store_id, q.to_str().unwrap(), None, &[]);
     rq.format = Some("qcow2".into());
     let j = env.restore(&h, &item, &rq).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     let back = env.data().join("back.raw");
     qemu_img_to_raw(&q, &back);
     assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&img).unwrap());

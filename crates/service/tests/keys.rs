@@ -8,10 +8,11 @@
 
 mod support;
 
+use lifeboat_model::job::JobStatus;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lifeboat_catalog::{Item, Job, job_state};
+use lifeboat_catalog::{Item, Job};
 use lifeboat_service::{KekProvider, KeyConfig, ServiceHandle, VaultStorage, ops};
 use support::{Env, restore_req, snapshot};
 
@@ -29,7 +30,7 @@ async fn restore(env: &Env, h: &ServiceHandle, item: &Item, point: &str, target:
 }
 
 fn assert_failed(j: &Job, code: &str, needle: &str) {
-    assert_eq!(j.state, job_state::FAILED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Failed, "{j:?}");
     assert_eq!(j.errors[0]["errorCode"], code, "{j:?}");
     let msg = j.errors[0]["errorString"].as_str().unwrap_or_default();
     assert!(msg.contains(needle), "{msg}");
@@ -107,7 +108,7 @@ both!(lost_key_and_rotation, "2026-05-01T12:00:00Z", |env| {
     assert_eq!(file[5], 2, "wrapped by a key file");
 
     let b1 = backup(&env, &h, &item).await;
-    assert_eq!(b1.state, job_state::COMPLETED, "{b1:?}");
+    assert_eq!(b1.state, JobStatus::Completed, "{b1:?}");
     let p1 = env.points(&item).await.pop().unwrap();
     let before = snapshot(&src);
 
@@ -137,10 +138,10 @@ both!(lost_key_and_rotation, "2026-05-01T12:00:00Z", |env| {
     // The right key back: everything works, the earlier point restores.
     std::fs::rename(&aside, &cust).unwrap();
     let j = backup(&env, &h, &item).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     let r2 = env.data().join("r2");
     let j = restore(&env, &h, &item, &p1.store_id, &r2).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     assert_eq!(snapshot(&r2.join(src.strip_prefix("/").unwrap())), before);
     h.shutdown(Duration::from_secs(5)).await;
 
@@ -163,7 +164,7 @@ both!(lost_key_and_rotation, "2026-05-01T12:00:00Z", |env| {
     let h = env.start_with(cfg3).await;
     let r3 = env.data().join("r3");
     let j = restore(&env, &h, &item, &p1.store_id, &r3).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     assert_eq!(snapshot(&r3.join(src.strip_prefix("/").unwrap())), before);
     h.shutdown(Duration::from_secs(5)).await;
 
@@ -183,7 +184,7 @@ both!(lost_key_and_rotation, "2026-05-01T12:00:00Z", |env| {
         "wrapped by the command"
     );
     let j = backup(&env, &h, &item).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     // The KMS loses its key: exit 3 → KEY_UNAVAILABLE.
     std::fs::rename(&kms_key, env.data().join("kms.key.aside")).unwrap();
     let j = backup(&env, &h, &item).await;
@@ -195,7 +196,7 @@ both!(lost_key_and_rotation, "2026-05-01T12:00:00Z", |env| {
     std::fs::rename(env.data().join("kms.key.aside"), &kms_key).unwrap();
     let r5 = env.data().join("r5");
     let j = restore(&env, &h, &item, &p1.store_id, &r5).await;
-    assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Completed, "{j:?}");
     assert_eq!(snapshot(&r5.join(src.strip_prefix("/").unwrap())), before);
     h.shutdown(Duration::from_secs(5)).await;
     assert_eq!(

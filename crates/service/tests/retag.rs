@@ -8,6 +8,7 @@ mod support;
 
 use chrono::TimeDelta;
 use lifeboat_catalog::Point;
+use lifeboat_model::item::ProtectionState;
 use lifeboat_model::item::StopMode;
 use lifeboat_service::ops;
 use serde_json::json;
@@ -96,7 +97,7 @@ both!(policy_changes_retag_points, "2026-04-01T12:00:00Z", |env| {
     let stop = ops::stop_protection(&env.catalog, env.clock.as_ref(), &it, StopMode::RetainData)
         .await
         .unwrap();
-    assert_eq!(stop.item.state, "ProtectionStopped");
+    assert_eq!(stop.item.state, ProtectionState::ProtectionStopped);
     assert_eq!(stop.item.next_run, None);
     let held = env.points(&item).await;
     assert!(
@@ -114,7 +115,7 @@ both!(policy_changes_retag_points, "2026-04-01T12:00:00Z", |env| {
     let (resumed, s) = ops::resume_protection(&env.catalog, env.clock.as_ref(), &stop.item, "P")
         .await
         .unwrap();
-    assert_eq!(resumed.state, "Protected");
+    assert_eq!(resumed.state, ProtectionState::Protected);
     assert_eq!(resumed.next_run, Some(utc("2026-06-01T22:00:00Z")));
     assert_eq!(s.expired, 5);
     h.wake();

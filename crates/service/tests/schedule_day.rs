@@ -8,10 +8,11 @@
 mod support;
 
 #[allow(unused_imports)]
+use lifeboat_model::job::JobStatus;
 use lifeboat_service::Clock;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use lifeboat_catalog::{Item, Point, job_state};
+use lifeboat_catalog::{Item, Point};
 use lifeboat_service::ServiceHandle;
 use support::{Env, daily_policy, hourly_policy, make_tree, utc};
 
@@ -114,7 +115,7 @@ async fn exactly_once(env: &Env, item: &Item, points: &[Point]) {
     keys.dedup();
     assert_eq!(keys.len(), jobs.len(), "no slot ran twice");
     for j in &jobs {
-        assert_eq!(j.state, job_state::COMPLETED, "{j:?}");
+        assert_eq!(j.state, JobStatus::Completed, "{j:?}");
         assert_eq!(j.attempt, 1);
     }
     assert_eq!(jobs.len(), points.len());
@@ -209,7 +210,7 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
     }
     let late = backup_jobs(&env, &hourly).await.pop().unwrap();
     assert_eq!(late.slot_key.as_deref(), Some("2026-03-11T00:00"));
-    assert_eq!(late.state, job_state::COMPLETED_WITH_WARNINGS);
+    assert_eq!(late.state, JobStatus::CompletedWithWarnings);
     let codes = warning_codes(&late);
     assert!(codes.contains(&"SLOTS_MISSED"), "{codes:?}");
     assert_eq!(after.len(), hp.len() - gone.len() + 1);
@@ -221,7 +222,7 @@ both!(spring_forward_day, "2026-03-07T17:00:00Z", |env| {
     let gcs = env.vault_jobs(&v, "GarbageCollection").await;
     assert!(!gcs.is_empty());
     assert!(
-        gcs.iter().all(|j| j.state == job_state::COMPLETED),
+        gcs.iter().all(|j| j.state == JobStatus::Completed),
         "{gcs:?}"
     );
 

@@ -9,12 +9,14 @@
 mod support;
 
 #[allow(unused_imports)]
+use lifeboat_model::job::JobStatus;
+use lifeboat_model::job::JobType;
 use lifeboat_service::Clock;
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use lifeboat_catalog::{JobFilter, NewJob, job_state};
+use lifeboat_catalog::{JobFilter, NewJob};
 use lifeboat_service::{ServiceHandle, ops};
 use serde_json::json;
 use support::{Env, daily_policy, hourly_policy, pseudo_random, utc};
@@ -65,7 +67,7 @@ async fn two_servers_run_each_slot_once() {
         );
         assert!(
             jobs.iter()
-                .all(|j| j.state == job_state::COMPLETED && j.attempt == 1)
+                .all(|j| j.state == JobStatus::Completed && j.attempt == 1)
         );
         assert_eq!(env.points(it).await.len(), 6);
     }
@@ -112,11 +114,11 @@ async fn transferring(env: &Env, id: lifeboat_catalog::JobId) -> lifeboat_catalo
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let j = env.catalog.get_job(id).await.unwrap();
-        if j.state == job_state::IN_PROGRESS && j.tasks[1]["status"] == "InProgress" {
+        if j.state == JobStatus::InProgress && j.tasks[1]["status"] == "InProgress" {
             return j;
         }
         assert!(
-            j.state == job_state::QUEUED || j.state == job_state::IN_PROGRESS,
+            j.state == JobStatus::Queued || j.state == JobStatus::InProgress,
             "the job ended before its transfer ran: {j:?}"
         );
         assert!(std::time::Instant::now() < deadline);
@@ -150,12 +152,12 @@ async fn a_dead_servers_job_is_taken_over_after_its_lease() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         env.catalog.get_job(lost).await.unwrap().state,
-        job_state::IN_PROGRESS
+        JobStatus::InProgress
     );
     // Past the lease, B takes it over.
     env.clock.advance(TimeDelta::seconds(61));
     let j = env.wait_job(lost).await;
-    assert_eq!(j.state, job_state::FAILED);
+    assert_eq!(j.state, JobStatus::Failed);
     assert_eq!(j.errors[0]["errorCode"], "SERVER_LOST");
     assert_ne!(j.owner.as_deref(), Some(a.worker_id()));
     // The retry ran on B and made a point.
@@ -167,7 +169,7 @@ async fn a_dead_servers_job_is_taken_over_after_its_lease() {
         .filter(|r| r.params["retryOf"] == json!(lost.0))
         .collect();
     assert_eq!(retries.len(), 1);
-    assert_eq!(retries[0].state, job_state::COMPLETED_WITH_WARNINGS);
+    assert_eq!(retries[0].state, JobStatus::CompletedWithWarnings);
     assert_eq!(retries[0].warnings[0]["errorCode"], "RETRY");
     assert_eq!(retries[0].owner.as_deref(), Some(b.worker_id()));
     // Every row names a point the store has; the crashed transfer may
@@ -228,7 +230,7 @@ both!(
         let a2 = env.start().await;
         env.clock.advance(TimeDelta::seconds(120));
         let j = env.wait_job(lost).await;
-        assert_eq!(j.state, job_state::FAILED);
+        assert_eq!(j.state, JobStatus::Failed);
         assert_eq!(j.errors[0]["errorCode"], "SERVER_LOST");
         assert_eq!(j.tasks[1]["status"], "Failed");
         env.settle(&a2).await;
@@ -241,7 +243,7 @@ both!(
         assert_eq!(jobs.len(), 2);
         assert!(
             jobs.iter()
-                .any(|j| j.state == job_state::COMPLETED_WITH_WARNINGS)
+                .any(|j| j.state == JobStatus::CompletedWithWarnings)
         );
         a2.shutdown(Duration::from_secs(10)).await;
     }
@@ -259,7 +261,7 @@ async fn a_dead_predecessor_on_this_host_is_settled_at_start() {
         .enqueue(&NewJob {
             vault_id: v.id,
             item_id: Some(item.id),
-            job_type: "Backup".into(),
+            job_type: JobType::Backup,
             slot_key: Some("2026-05-31T22:00".into()),
             params: json!({"slot": "2026-05-31T22:00"}),
             queued_at: env.clock.now(),
@@ -276,7 +278,7 @@ async fn a_dead_predecessor_on_this_host_is_settled_at_start() {
     let h = env.start().await;
     // No lease has lapsed, yet the job is settled at once.
     let j = env.wait_job(id).await;
-    assert_eq!(j.state, job_state::FAILED);
+    assert_eq!(j.state, JobStatus::Failed);
     assert_eq!(j.errors[0]["errorCode"], "SERVER_LOST");
     env.settle(&h).await;
     let p = env.points(&item).await;
@@ -294,7 +296,7 @@ both!(cancel_queued_and_running, "2026-06-01T00:00:00Z", |env| {
     let c = ops::cancel_job(&env.catalog, env.clock.as_ref(), q.id)
         .await
         .unwrap();
-    assert_eq!(c.state, job_state::CANCELLED);
+    assert_eq!(c.state, JobStatus::Cancelled);
     let e = ops::cancel_job(&env.catalog, env.clock.as_ref(), q.id)
         .await
         .unwrap_err();
@@ -310,9 +312,9 @@ both!(cancel_queued_and_running, "2026-06-01T00:00:00Z", |env| {
     let c = ops::cancel_job(&env.catalog, env.clock.as_ref(), r.id)
         .await
         .unwrap();
-    assert_eq!(c.state, job_state::CANCELLING);
+    assert_eq!(c.state, JobStatus::Cancelling);
     let j = env.wait_job(r.id).await;
-    assert_eq!(j.state, job_state::CANCELLED, "{j:?}");
+    assert_eq!(j.state, JobStatus::Cancelled, "{j:?}");
     assert_eq!(j.tasks[1]["status"], "Cancelled");
     assert!(env.points(&item).await.is_empty());
     let n = env.store_point_ids(v.id).await.len();
@@ -359,10 +361,10 @@ both!(
         .await
         .unwrap();
         let job = stop.job.unwrap();
-        assert_eq!(job.job_type, "DeleteBackupData");
+        assert_eq!(job.job_type, JobType::DeleteBackupData);
         h.wake();
         let done = env.wait_job(job.id).await;
-        assert_eq!(done.state, job_state::COMPLETED, "{done:?}");
+        assert_eq!(done.state, JobStatus::Completed, "{done:?}");
         assert!(env.catalog.get_item_by_id(item.id).await.is_err());
         env.settle(&h).await;
         let n = env.store_point_ids(v.id).await.len();
@@ -410,7 +412,7 @@ both!(
                 .await
                 .unwrap()
                 .into_iter()
-                .find(|(s, _)| s == job_state::QUEUED)
+                .find(|(s, _)| s.parse::<JobStatus>() == Ok(JobStatus::Queued))
                 .map(|(_, c)| c)
                 .unwrap_or(0);
             let planned = env
@@ -432,7 +434,7 @@ both!(
         assert_eq!(jobs.len() as i64, n);
         let items: std::collections::HashSet<_> = jobs.iter().map(|j| j.item_id).collect();
         assert_eq!(items.len() as i64, n);
-        assert!(jobs.iter().all(|j| j.state == job_state::QUEUED
+        assert!(jobs.iter().all(|j| j.state == JobStatus::Queued
             && j.slot_key.as_deref() == Some("2026-06-01T22:00")
             && j.queued_at == utc("2026-06-01T22:00:00Z")));
         assert_eq!(a.stats().running_jobs + b.stats().running_jobs, 0);
@@ -459,13 +461,13 @@ both!(
         // No grace: the running transfer is given up and the job re-queued.
         h.shutdown(Duration::ZERO).await;
         let j = env.catalog.get_job(job.id).await.unwrap();
-        assert_eq!(j.state, job_state::QUEUED, "{j:?}");
+        assert_eq!(j.state, JobStatus::Queued, "{j:?}");
         assert_eq!(j.owner, None);
         assert_eq!(j.warnings[0]["errorCode"], "SERVER_SHUTDOWN");
         // The next server runs it to the end.
         let h2 = env.start().await;
         let j = env.wait_job(job.id).await;
-        assert_eq!(j.state, job_state::COMPLETED_WITH_WARNINGS, "{j:?}");
+        assert_eq!(j.state, JobStatus::CompletedWithWarnings, "{j:?}");
         assert_eq!(j.attempt, 2);
         assert!(!env.points(&item).await.is_empty());
         h2.shutdown(Duration::from_secs(10)).await;

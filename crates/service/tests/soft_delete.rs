@@ -5,10 +5,10 @@
 mod support;
 
 use chrono::{Duration, TimeDelta};
-use lifeboat_catalog::{
-    CatalogError, Item, Page, Point, PointFilter, PointRetention, Vault, job_state,
-};
+use lifeboat_catalog::{CatalogError, Item, Page, Point, PointFilter, PointRetention, Vault};
+use lifeboat_model::item::ProtectionState;
 use lifeboat_model::item::StopMode;
+use lifeboat_model::job::JobStatus;
 use lifeboat_model::vault::{ImmutabilityState, SoftDeleteState};
 use lifeboat_service::protect::{self, SecurityUpdate};
 use lifeboat_service::{Clock, ServiceHandle, ops};
@@ -70,7 +70,7 @@ async fn stop_delete(env: &Env, it: &Item) -> Result<ops::StopOutcome, String> {
 async fn assert_soft_deletes(env: &Env, it: &Item) {
     assert_eq!(
         stop_delete(env, it).await.unwrap().item.state,
-        "SoftDeleted"
+        ProtectionState::SoftDeleted
     );
 }
 
@@ -134,7 +134,7 @@ async fn sweep_after(
         .unwrap();
     h.wake();
     let done = env.wait_job(sweep.id).await;
-    assert_eq!(done.state, job_state::COMPLETED_WITH_WARNINGS, "{done:?}");
+    assert_eq!(done.state, JobStatus::CompletedWithWarnings, "{done:?}");
     done.warnings.to_string()
 }
 
@@ -150,12 +150,12 @@ both!(
         // Soft delete is on by default: delete-data soft-deletes.
         let out = stop_delete(&env, &it).await.unwrap();
         let now = env.clock.now();
-        assert_eq!(out.item.state, "SoftDeleted");
+        assert_eq!(out.item.state, ProtectionState::SoftDeleted);
         assert_eq!(out.item.deleted_at, Some(now));
         assert_eq!(out.item.purge_at, Some(now + Duration::days(14)));
         assert_eq!(out.item.next_run, None);
         let job = env.wait_job(out.job.unwrap().id).await;
-        assert_eq!(job.state, job_state::COMPLETED, "{job:?}");
+        assert_eq!(job.state, JobStatus::Completed, "{job:?}");
         env.settle(&h).await;
         // The data stays, held.
         let pts = env.points(&it).await;
@@ -182,7 +182,7 @@ both!(
         let alt = env.data().join("alt");
         let req = restore_req(&p1.store_id, alt.to_str().unwrap(), None, &[]);
         let job = env.restore(&h, &out.item, &req).await;
-        assert_eq!(job.state, job_state::COMPLETED, "{job:?}");
+        assert_eq!(job.state, JobStatus::Completed, "{job:?}");
         assert_eq!(
             snapshot(&alt.join(src.strip_prefix("/").unwrap())),
             snapshot(&src)
@@ -210,14 +210,14 @@ both!(
         let back = protect::undelete_item(&env.catalog, env.clock.as_ref(), &item(&env, &it).await)
             .await
             .unwrap();
-        assert_eq!(back.state, "ProtectionStopped");
+        assert_eq!(back.state, ProtectionState::ProtectionStopped);
         assert_eq!((back.deleted_at, back.purge_at), (None, None));
         let e = protect::undelete_item(&env.catalog, env.clock.as_ref(), &back)
             .await
             .unwrap_err();
         assert_eq!(e.code(), "INVALID_ITEM_STATE");
         let resumed = resume(&env, &back, "P").await.unwrap();
-        assert_eq!(resumed.state, "Protected");
+        assert_eq!(resumed.state, ProtectionState::Protected);
         assert!(resumed.next_run.is_some());
         assert_eq!(env.points(&it).await.len(), 2);
         // Long after the old purge time nothing was purged (and scheduled
@@ -449,7 +449,7 @@ both!(immutable_vault_refusals, "2026-04-01T12:00:00Z", |env| {
             stop_delete(&env, &it).await.unwrap_err(),
             "IMMUTABLE_STOP_WITH_DELETE"
         );
-        assert_eq!(item(&env, &it).await.state, "Protected");
+        assert_eq!(item(&env, &it).await.state, ProtectionState::Protected);
         // A policy edit that cuts retention; raising it is fine.
         let vault = env.catalog.get_vault_by_id(v.id).await.unwrap();
         let old = env.catalog.get_policy(v.id, "P").await.unwrap().document;

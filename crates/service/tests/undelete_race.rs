@@ -4,8 +4,10 @@
 
 mod support;
 
-use lifeboat_catalog::{Item, job_state};
+use lifeboat_catalog::Item;
+use lifeboat_model::item::ProtectionState;
 use lifeboat_model::item::StopMode;
+use lifeboat_model::job::JobStatus;
 use lifeboat_service::{ops, protect};
 use support::{Env, daily_policy, make_tree, utc};
 
@@ -15,7 +17,7 @@ async fn undelete_and_back_up_before_the_deletion_runs(env: Env) {
     let v = env.vault("v").await;
     env.policy(&v, "daily", daily_policy("UTC", "22:00", 30))
         .await;
-    let it: Item = env.item(&v, "files", "files", &src, "daily").await;
+    let it: Item = env.item(&v, "files", "path", &src, "daily").await;
 
     // Stop with delete-data: soft delete is on by default, so the item is
     // soft-deleted and a DeleteBackupData job is queued. No service runs
@@ -24,7 +26,7 @@ async fn undelete_and_back_up_before_the_deletion_runs(env: Env) {
         .await
         .unwrap();
     let deletion = stopped.job.expect("a DeleteBackupData job");
-    assert_eq!(stopped.item.state, "SoftDeleted");
+    assert_eq!(stopped.item.state, ProtectionState::SoftDeleted);
     // The operator changes their mind at once: undelete, resume, back up.
     let back = protect::undelete_item(&env.catalog, env.clock.as_ref(), &stopped.item)
         .await
@@ -32,7 +34,7 @@ async fn undelete_and_back_up_before_the_deletion_runs(env: Env) {
     let (resumed, _) = ops::resume_protection(&env.catalog, env.clock.as_ref(), &back, "daily")
         .await
         .unwrap();
-    assert_eq!(resumed.state, "Protected");
+    assert_eq!(resumed.state, ProtectionState::Protected);
     let late = ops::enqueue_backup_now(&env.catalog, env.clock.as_ref(), &resumed, None)
         .await
         .unwrap();
@@ -45,12 +47,12 @@ async fn undelete_and_back_up_before_the_deletion_runs(env: Env) {
     let h = env.start_with(cfg).await;
     h.wake();
     let deletion = env.wait_job(deletion.id).await;
-    assert_eq!(deletion.state, job_state::COMPLETED, "{deletion:?}");
+    assert_eq!(deletion.state, JobStatus::Completed, "{deletion:?}");
     let late = env.wait_job(late.id).await;
-    assert_eq!(late.state, job_state::COMPLETED, "{late:?}");
+    assert_eq!(late.state, JobStatus::Completed, "{late:?}");
 
     let item = env.catalog.get_item_by_id(it.id).await.unwrap();
-    assert_eq!(item.state, "Protected", "{item:?}");
+    assert_eq!(item.state, ProtectionState::Protected, "{item:?}");
     assert_eq!(env.points(&item).await.len(), 1, "the new backup's point");
     h.shutdown(std::time::Duration::from_secs(5)).await;
 }

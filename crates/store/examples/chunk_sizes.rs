@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::backup::{BackupOptions, BackupOutcome, backup_disk, backup_files};
 use lifeboat_store::config::{ChunkerParams, VaultConfig};
 use lifeboat_store::keyfile::KdfParams;
@@ -131,12 +131,8 @@ fn candidate(
             std::fs::remove_dir_all(d)?;
         }
     }
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(vdir.clone()));
-    let kdf = KdfParams {
-        m_kib: 1024,
-        t: 1,
-        p: 1,
-    };
+    let backend: Arc<dyn Backend> = open(&BackendUrl::file(vdir.clone()))?;
+    let kdf = KdfParams::MINIMAL;
     let vault = Vault::init(backend, b"bench", kdf, config)?.with_cache_root(cache.clone());
     prepare(1)?;
     let v1 = timed(|| backup(&vault))?;

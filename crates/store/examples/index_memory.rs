@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::backup::{BackupOptions, backup_files};
 use lifeboat_store::config::VaultConfig;
 use lifeboat_store::id::{ChunkId, LeaseId, PackId};
@@ -44,12 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(10_000_000);
     let source = args.get(2).ok_or("usage: index_memory N SOURCE_DIR")?;
     let work = tempfile::tempdir()?;
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(work.path().join("vault")));
-    let kdf = KdfParams {
-        m_kib: 1024,
-        t: 1,
-        p: 1,
-    };
+    let backend: Arc<dyn Backend> = open(&BackendUrl::file(work.path().join("vault")))?;
+    let kdf = KdfParams::MINIMAL;
     let vault = Vault::init(backend.clone(), b"bench", kdf, VaultConfig::new_default())?
         .with_cache_root(work.path().join("cache"));
     let t = std::time::Instant::now();

@@ -114,15 +114,7 @@ mod tests {
     use super::*;
 
     fn data(n: usize) -> Vec<u8> {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
+        lifeboat_testkit::noise(0x9e37_79b9_7f4a_7c15, n)
     }
 
     /// The stream and buffer forms cut the same content at the same places,

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use lifeboat_backend::{BackendError, BackendErrorKind};
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,10 @@ pub enum Error {
     },
     #[error("{0}")]
     External(String),
+    /// A backend failure with no closer store meaning: a backend that
+    /// stayed unavailable through its retries, or a URL it cannot open.
+    #[error("{0}")]
+    Backend(lifeboat_backend::BackendError),
 }
 
 impl Error {
@@ -77,6 +83,7 @@ impl Error {
             Error::StorageFull(_) => "STORAGE_FULL",
             Error::Io { .. } => "IO_ERROR",
             Error::External(_) => "EXTERNAL_TOOL",
+            Error::Backend(e) => e.code(),
         }
     }
 
@@ -111,6 +118,19 @@ impl Error {
             }
             Error::Io { .. } => "check the path, permissions and free space",
             Error::External(_) => "check that qemu-utils is installed and the image is readable",
+            Error::Backend(e) => match e.kind {
+                BackendErrorKind::Transient => {
+                    "the vault's storage did not answer through several retries; check it and run again (nothing half-written is visible)"
+                }
+                BackendErrorKind::Incomplete => {
+                    "a write to the vault's storage was cut off part-way; nothing refers to it, run the backup again"
+                }
+                BackendErrorKind::NotBuilt => "use a local folder: --vault /path or file:///path",
+                BackendErrorKind::InvalidUrl => {
+                    "give a folder, or a URL such as file:///srv/vault (docs/backends.md)"
+                }
+                _ => "check the vault's storage",
+            },
         }
     }
 
@@ -136,5 +156,32 @@ impl Error {
     /// True when the object simply does not exist (as opposed to a damaged one).
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// Backend failures become the store's errors: a full disk is
+/// `STORAGE_FULL`, a short object `DATA_CORRUPT`, a missing object or a
+/// file-system error `IO_ERROR` (as `is_not_found` expects), and the rest
+/// keep the backend's own code.
+impl From<BackendError> for Error {
+    fn from(e: BackendError) -> Self {
+        let context = || format!("{} {}", e.op.as_str(), e.target);
+        match e.kind {
+            BackendErrorKind::Full => Error::StorageFull(e.to_string()),
+            BackendErrorKind::OutOfRange => Error::Corrupt {
+                reason: e.message.clone(),
+                object: e.target,
+            },
+            BackendErrorKind::NotFound | BackendErrorKind::Permanent if e.source.is_some() => {
+                let context = context();
+                let source = e.source.unwrap_or_else(|| std::io::ErrorKind::Other.into());
+                Error::Io { context, source }
+            }
+            BackendErrorKind::NotFound => Error::Io {
+                context: context(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, e.message),
+            },
+            _ => Error::Backend(e),
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! Forget and garbage collection without a global lock (docs/format.md §10).
+//! Garbage collection without a global lock (docs/format.md §10), as a plan
+//! ([`plan`], shown by `gc --dry-run`) and its execution ([`execute`]).
 //!
-//! `forget` deletes point manifests chosen by a [`KeepPolicy`]. `gc` frees the
+//! `forget` ([`crate::forget`]) deletes point manifests. `gc` frees the
 //! data no point needs, in two phases: a run *condemns* unneeded packs (drops
 //! them from the index and records them), and a later run deletes them once
 //! every writer that might have reused them has finished — rescuing any pack
@@ -16,86 +17,13 @@ use crate::format::*;
 use crate::id::{ChunkId, LeaseId, PackId, PointId, SegmentId};
 use crate::index::{Index, Location, segment_name};
 use crate::lease::{Lease, live_leases, live_leases_of, oldest_live_start};
-use crate::manifest::{Point, Workload, point_name};
+use crate::manifest::{Point, point_name};
 use crate::pack::{PackBuilder, PackEntry, pack_name, parse_header, parse_trailer};
-use crate::retention::{Decision, KeepPolicy, decide};
 use crate::tree::TreeReader;
 use crate::upload::{UploadStats, write_segments};
 use crate::vault::Vault;
 
-// ------------------------------------------------------------------ forget
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ForgetItem {
-    pub id: PointId,
-    pub time: chrono::DateTime<chrono::Utc>,
-    pub host: String,
-    pub paths: Vec<String>,
-    pub keep: bool,
-    pub reasons: Vec<&'static str>,
-}
-
-/// Plans a forget: each group (host, kind, paths) gets the policy on its own.
-pub fn plan_forget(vault: &Vault, policy: &KeepPolicy) -> Result<Vec<ForgetItem>> {
-    if policy.is_empty() {
-        return Err(Error::InvalidArgument(
-            "no --keep-* option given: that would forget every point".into(),
-        ));
-    }
-    let (points, _) = vault.points()?;
-    type Group = (String, Workload, Vec<String>);
-    let mut groups: HashMap<Group, Vec<(PointId, &Point)>> = HashMap::new();
-    for (id, p) in &points {
-        groups
-            .entry((p.host.clone(), p.kind.clone(), p.paths.clone()))
-            .or_default()
-            .push((*id, p));
-    }
-    let mut out = Vec::new();
-    for members in groups.values() {
-        let items: Vec<_> = members.iter().map(|(id, p)| (*id, p.time)).collect();
-        let by_id: HashMap<PointId, &Point> = members.iter().map(|(id, p)| (*id, *p)).collect();
-        for Decision {
-            item,
-            time,
-            keep,
-            reasons,
-        } in decide(&items, policy)
-        {
-            let p = by_id[&item];
-            let (mut keep, mut reasons) = (keep, reasons);
-            // A locked immutable vault keeps a held point whatever the
-            // policy says (docs/format.md §12).
-            if !keep
-                && let Err(Error::PointHeld { .. }) =
-                    crate::immutable::check_delete_at(vault, &item, chrono::Utc::now())
-            {
-                keep = true;
-                reasons.push("immutable hold");
-            }
-            out.push(ForgetItem {
-                id: item,
-                time,
-                host: p.host.clone(),
-                paths: p.paths.clone(),
-                keep,
-                reasons,
-            });
-        }
-    }
-    out.sort_by_key(|i| std::cmp::Reverse(i.time));
-    Ok(out)
-}
-
-pub fn execute_forget(vault: &Vault, plan: &[ForgetItem]) -> Result<usize> {
-    let mut n = 0;
-    for item in plan.iter().filter(|i| !i.keep) {
-        // Refused (IMMUTABLE_POINT_HELD) if a locked vault still holds it.
-        crate::immutable::forget_point(vault, &item.id)?;
-        n += 1;
-    }
-    Ok(n)
-}
+pub use crate::forget::{ForgetItem, execute_forget, plan_forget};
 
 // ------------------------------------------------------------ condemnation
 
@@ -111,7 +39,7 @@ fn read_records(backend: &dyn Backend, keys: &VaultKeys) -> Result<Vec<(String, 
         let bytes = match backend.get(&o.name) {
             Ok(b) => b,
             Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let plain = keys.open(AAD_GC, &bytes, &o.name)?;
         let json = crate::manifest::decode_encoded(&plain, 256 << 20, &o.name)?;
@@ -243,7 +171,123 @@ fn readable_points(vault: &Vault) -> Result<Vec<(PointId, Point)>> {
     Ok(points)
 }
 
+/// What a gc plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcIntent {
+    /// To be shown: no lease, nothing written, never refused by another gc.
+    DryRun,
+    /// To be executed: the plan is made under the run's own `gc` lease,
+    /// which the plan holds until [`execute`] consumes it.
+    Collect,
+}
+
+/// Why a plan acts on a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackReason {
+    /// Condemned by an earlier run, and no point needs it now: deleted.
+    CondemnedEarlier,
+    /// Condemned by an earlier run, but a point committed since needs a
+    /// chunk found nowhere else: back into the index.
+    NeededAgain,
+    /// Indexed, but no point needs any of its blobs.
+    Unreferenced,
+    /// Stored but in no index segment (a writer died before indexing it).
+    Orphan,
+    /// Mostly blobs no point needs: the live ones are copied out.
+    MostlyDead,
+}
+
+/// One pack a plan acts on, with what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedPack {
+    pub pack: PackId,
+    pub reason: PackReason,
+    /// Its size in the vault.
+    pub bytes: u64,
+    /// Blobs it holds (as far as the index, or its header, tells).
+    pub blobs: usize,
+    /// Of those, the ones a point needs from this copy: copied to a new
+    /// pack on repack, the reason for a rescue.
+    pub live_blobs: usize,
+    pub live_bytes: u64,
+}
+
+/// What one gc run decided, before anything is written: shown by
+/// `gc --dry-run` (and `-o json`), and the very object [`execute`] carries
+/// out. The summary counts are flattened into the JSON next to the lists.
+#[derive(Serialize)]
+pub struct GcPlan {
+    #[serde(flatten)]
+    pub summary: GcReport,
+    /// Condemned by an earlier run, proven unneeded now: deleted.
+    pub delete: Vec<PlannedPack>,
+    /// Condemned earlier but needed again: back into the index.
+    pub rescue: Vec<PlannedPack>,
+    /// Condemned by this run (unreferenced or orphaned), deleted by a later one.
+    pub condemn: Vec<PlannedPack>,
+    /// Live chunks copied to new packs, then condemned.
+    pub repack: Vec<PlannedPack>,
+    /// Due condemnation records, deleted once their packs are dealt with.
+    pub records_done: Vec<String>,
+    /// Index segments replaced by the new ones.
+    pub segments_replaced: usize,
+    /// Bytes this run frees (the packs in `delete`).
+    pub bytes_reclaimed_now: u64,
+    /// Bytes the next gc frees once older writers finish: the condemned
+    /// packs, and the repacked ones less the live bytes copied out.
+    pub bytes_reclaimed_later: u64,
+    #[serde(skip)]
+    work: Option<Work>,
+}
+
+impl GcPlan {
+    /// False for a dry-run plan, which [`execute`] refuses.
+    pub fn is_executable(&self) -> bool {
+        self.work.is_some()
+    }
+}
+
+/// The working state execution needs (index entries per pack, canonical
+/// copies, the lease): the same view the plan was made from, never read again.
+struct Work {
+    lease: Lease,
+    by_pack: HashMap<PackId, Vec<PackEntry>>,
+    canonical: HashMap<ChunkId, PackId>,
+    refs: HashSet<ChunkId>,
+    pack_ids: Vec<PackId>,
+    protected: HashSet<PackId>,
+    listed: HashMap<PackId, u64>,
+    consumed: HashSet<SegmentId>,
+}
+
+impl std::fmt::Debug for GcPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcPlan")
+            .field("summary", &self.summary)
+            .field("delete", &self.delete)
+            .field("condemn", &self.condemn)
+            .field("repack", &self.repack)
+            .field("rescue", &self.rescue)
+            .field("bytes_reclaimed_now", &self.bytes_reclaimed_now)
+            .field("bytes_reclaimed_later", &self.bytes_reclaimed_later)
+            .field("executable", &self.work.is_some())
+            .finish()
+    }
+}
+
+/// One gc run: plan, then (unless `dry_run`) execute that plan.
 pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
+    if dry_run {
+        return Ok(plan(vault, GcIntent::DryRun)?.summary);
+    }
+    execute(vault, plan(vault, GcIntent::Collect)?)
+}
+
+/// Decides what a gc run does (docs/format.md §10, steps 1–5), writing
+/// nothing but, for [`GcIntent::Collect`], the run's lease.
+pub fn plan(vault: &Vault, intent: GcIntent) -> Result<GcPlan> {
+    let dry_run = intent == GcIntent::DryRun;
     let backend = vault.backend_arc();
     let keys = vault.keys().clone();
     let mut report = GcReport {
@@ -324,7 +368,8 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
 
     // 4. Due condemnations: rescue or delete.
     let due_before = oldest_other.unwrap_or(u64::MAX).min(run_start);
-    let mut to_delete: Vec<PackId> = Vec::new();
+    let mut to_delete: Vec<PlannedPack> = Vec::new();
+    let mut rescued: Vec<PlannedPack> = Vec::new();
     let mut deleting: HashSet<PackId> = HashSet::new();
     let mut due_records = Vec::new();
     let mut pending: HashSet<PackId> = HashSet::new();
@@ -355,21 +400,45 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
                     continue; // named by two due records
                 }
                 if !due_packs.contains(p) {
+                    // Still indexed: judged below like every indexed pack.
                     report.packs_rescued += 1;
+                    let es = by_pack.get(p).map(Vec::as_slice).unwrap_or(&[]);
+                    let live: Vec<_> = es.iter().filter(|e| refs.contains(&e.id)).collect();
+                    rescued.push(PlannedPack {
+                        pack: *p,
+                        reason: PackReason::NeededAgain,
+                        bytes: listed.get(p).copied().unwrap_or(0),
+                        blobs: es.len(),
+                        live_blobs: live.len(),
+                        live_bytes: live.iter().map(|e| e.sealed_len as u64).sum(),
+                    });
                     continue;
                 }
                 let Some(&size) = listed.get(p) else { continue };
                 // An unreadable condemned pack holds nothing we can use.
                 let entries = pack_entries(backend.as_ref(), &keys, p, size).unwrap_or_default();
-                if entries
+                let needed: Vec<&PackEntry> = entries
                     .iter()
-                    .any(|e| refs.contains(&e.id) && !available.contains(&e.id))
-                {
+                    .filter(|e| refs.contains(&e.id) && !available.contains(&e.id))
+                    .collect();
+                let planned = PlannedPack {
+                    pack: *p,
+                    reason: PackReason::CondemnedEarlier,
+                    bytes: size,
+                    blobs: entries.len(),
+                    live_blobs: needed.len(),
+                    live_bytes: needed.iter().map(|e| e.sealed_len as u64).sum(),
+                };
+                if !needed.is_empty() {
                     report.packs_rescued += 1;
+                    rescued.push(PlannedPack {
+                        reason: PackReason::NeededAgain,
+                        ..planned
+                    });
                     available.extend(entries.iter().map(|e| e.id));
                     by_pack.entry(*p).or_default().extend(entries);
                 } else {
-                    to_delete.push(*p);
+                    to_delete.push(planned);
                     deleting.insert(*p);
                     by_pack.remove(p);
                     report.bytes_deleted += size;
@@ -394,52 +463,131 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
             canonical.entry(e.id).or_insert(*p);
         }
     }
-    let mut condemn: Vec<PackId> = Vec::new();
-    let mut repack: Vec<PackId> = Vec::new();
+    let mut condemn: Vec<PlannedPack> = Vec::new();
+    let mut repack: Vec<PlannedPack> = Vec::new();
     let mut kept: Vec<PackId> = Vec::new();
     for p in &pack_ids {
         let Some(&size) = listed.get(p) else { continue };
         if protected.contains(p) {
             continue;
         }
-        let (mut live_b, mut dead_b) = (0u64, 0u64);
+        let (mut live_b, mut dead_b, mut live_n) = (0u64, 0u64, 0usize);
         for e in &by_pack[p] {
             if canonical.get(&e.id) == Some(p) && refs.contains(&e.id) {
                 live_b += e.sealed_len as u64;
+                live_n += 1;
             } else {
                 dead_b += e.sealed_len as u64;
             }
         }
         report.live_bytes += live_b;
         report.dead_bytes += dead_b;
+        let planned = |reason| PlannedPack {
+            pack: *p,
+            reason,
+            bytes: size,
+            blobs: by_pack[p].len(),
+            live_blobs: live_n,
+            live_bytes: live_b,
+        };
         if live_b == 0 {
-            condemn.push(*p);
+            condemn.push(planned(PackReason::Unreferenced));
             report.bytes_condemned += size;
         } else if dead_b * 100 >= (live_b + dead_b) * REPACK_DEAD_PERCENT {
-            repack.push(*p);
+            repack.push(planned(PackReason::MostlyDead));
             report.bytes_repacked += live_b;
         } else {
             kept.push(*p);
         }
     }
     // Orphans: stored, in no segment, not already condemned.
-    for p in listed.keys() {
-        if !by_pack.contains_key(p)
-            && !protected.contains(p)
-            && !pending.contains(p)
-            && !deleting.contains(p)
-        {
-            condemn.push(*p);
-            report.orphan_packs += 1;
-            report.bytes_condemned += listed[p];
-        }
+    let mut orphans: Vec<(&PackId, &u64)> = listed
+        .iter()
+        .filter(|(p, _)| {
+            !by_pack.contains_key(p)
+                && !protected.contains(p)
+                && !pending.contains(p)
+                && !deleting.contains(p)
+        })
+        .collect();
+    orphans.sort();
+    for (p, &size) in orphans {
+        condemn.push(PlannedPack {
+            pack: *p,
+            reason: PackReason::Orphan,
+            bytes: size,
+            blobs: 0,
+            live_blobs: 0,
+            live_bytes: 0,
+        });
+        report.orphan_packs += 1;
+        report.bytes_condemned += size;
     }
     report.packs_condemned = condemn.len() + repack.len();
     report.packs_repacked = repack.len();
-    if dry_run {
-        return Ok(report);
-    }
-    let lease = lease.expect("lease held when not a dry run");
+    let work = lease.map(|lease| Work {
+        lease,
+        by_pack,
+        canonical,
+        refs,
+        pack_ids,
+        protected,
+        listed,
+        consumed: consumed.clone(),
+    });
+    let bytes_reclaimed_later = report.bytes_condemned
+        + repack
+            .iter()
+            .map(|p| p.bytes.saturating_sub(p.live_bytes))
+            .sum::<u64>();
+    Ok(GcPlan {
+        bytes_reclaimed_now: report.bytes_deleted,
+        bytes_reclaimed_later,
+        summary: report,
+        delete: to_delete,
+        rescue: rescued,
+        condemn,
+        repack,
+        records_done: due_records,
+        segments_replaced: consumed.len(),
+        work,
+    })
+}
+
+/// Carries out a plan made with [`GcIntent::Collect`] (docs/format.md §10,
+/// step 6): repack, write the new index, delete the replaced segments,
+/// record the condemnations, then delete what the plan proved unneeded.
+pub fn execute(vault: &Vault, plan: GcPlan) -> Result<GcReport> {
+    let GcPlan {
+        summary: mut report,
+        delete: to_delete,
+        condemn,
+        repack,
+        records_done: due_records,
+        work,
+        ..
+    } = plan;
+    let Some(Work {
+        lease,
+        by_pack,
+        canonical,
+        refs,
+        pack_ids,
+        protected,
+        listed,
+        consumed,
+    }) = work
+    else {
+        return Err(Error::InvalidArgument(
+            "a dry-run gc plan cannot be executed: plan again to collect".into(),
+        ));
+    };
+    // A lease that lapsed while the plan waited may have let a newer gc
+    // decide differently: execute nothing.
+    lease.check_fresh()?;
+    report.dry_run = false;
+    let backend = vault.backend_arc();
+    let keys = vault.keys().clone();
 
     // 6a. Repack: copy live sealed blobs (no re-encryption needed: a blob's
     //     AAD binds its kind and id, not its pack).
@@ -447,7 +595,7 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
     let mut builder = PackBuilder::new();
     let pack_size = vault.config().pack_size as usize;
     let mut stats = UploadStats::default();
-    for p in &repack {
+    for p in repack.iter().map(|r| &r.pack) {
         let bytes = backend.get(&pack_name(p))?;
         for e in &by_pack[p] {
             if canonical.get(&e.id) == Some(p) && refs.contains(&e.id) {
@@ -455,7 +603,7 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
                 builder.add(e.kind, e.id, sealed, e.raw_len);
                 if builder.len() >= pack_size {
                     let (id, b, es) = std::mem::take(&mut builder).finish(&keys);
-                    backend.put_if_absent(&pack_name(&id), &b)?;
+                    crate::backend::put_exclusive(backend.as_ref(), &pack_name(&id), &b)?;
                     new_items.push((id, es));
                 }
             }
@@ -463,11 +611,11 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
     }
     if !builder.is_empty() {
         let (id, b, es) = builder.finish(&keys);
-        backend.put_if_absent(&pack_name(&id), &b)?;
+        crate::backend::put_exclusive(backend.as_ref(), &pack_name(&id), &b)?;
         new_items.push((id, es));
     }
     // 6b. New index: kept packs (canonical entries) + rescued + repacked.
-    let condemned_now: HashSet<PackId> = condemn.iter().chain(repack.iter()).copied().collect();
+    let condemned_now: HashSet<PackId> = condemn.iter().chain(&repack).map(|p| p.pack).collect();
     let mut items: Vec<(PackId, Vec<PackEntry>)> = Vec::new();
     for p in &pack_ids {
         if condemned_now.contains(p) || protected.contains(p) || !listed.contains_key(p) {
@@ -496,7 +644,7 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
         backend.delete(&segment_name(sid))?;
     }
     // 6c. The condemnation record, after the index no longer names those packs.
-    let to_condemn: Vec<PackId> = condemn.iter().chain(repack.iter()).copied().collect();
+    let to_condemn: Vec<PackId> = condemn.iter().chain(&repack).map(|p| p.pack).collect();
     if !to_condemn.is_empty() {
         let rec = CondemnRecord {
             time_ms: crate::util::now_ms(),
@@ -511,11 +659,11 @@ pub fn gc(vault: &Vault, dry_run: bool) -> Result<GcReport> {
             rec.time_ms,
             hex::encode(crate::crypto::random_array::<8>())
         );
-        backend.put_if_absent(&name, &sealed)?;
+        crate::backend::put_exclusive(backend.as_ref(), &name, &sealed)?;
     }
     // 6d. Deletions proven safe, then their records.
     for p in &to_delete {
-        backend.delete(&pack_name(p))?;
+        backend.delete(&pack_name(&p.pack))?;
     }
     for name in &due_records {
         backend.delete(name)?;

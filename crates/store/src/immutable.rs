@@ -84,7 +84,7 @@ pub fn is_locked(vault: &Vault) -> Result<bool> {
             Ok(true)
         }
         Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -117,7 +117,7 @@ pub fn held_until(vault: &Vault, point: &PointId) -> Result<Option<DateTime<Utc>
         let bytes = match vault.backend().get(&o.name) {
             Ok(b) => b,
             Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let rec: HoldRecord = open_json(vault, AAD_HOLD, &bytes, &o.name)?;
         let expected = format!("{}{:016x}", hold_prefix(point), rec.until_ms.max(0));
@@ -154,13 +154,13 @@ pub fn forget_point(vault: &Vault, point: &PointId) -> Result<()> {
     match vault.backend().delete(&point_name(point)) {
         Ok(()) => {}
         Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     for o in vault.backend().list(&hold_prefix(point))? {
         match vault.backend().delete(&o.name) {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())

@@ -634,7 +634,7 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::LocalBackend;
+    use crate::backend::BackendUrl;
     use crate::crypto::MasterKey;
 
     fn entry(keys: &VaultKeys, i: u32) -> PackEntry {
@@ -650,7 +650,7 @@ mod tests {
     #[test]
     fn segments_roundtrip_and_lookup_through_cache() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path().join("v"));
+        let backend = crate::backend::open(&BackendUrl::file(dir.path().join("v"))).unwrap();
         let keys = VaultKeys::derive(&MasterKey::generate());
         let pack_a = PackId([1; 32]);
         let pack_b = PackId([2; 32]);
@@ -666,7 +666,6 @@ mod tests {
         assert_eq!(back.writer, LeaseId([7; 16]));
         backend.put_if_absent(&segment_name(&sid), &bytes).unwrap();
 
-        let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(backend);
         let ix = Index::load(backend.clone(), &keys, &dir.path().join("cache")).unwrap();
         for e in &ea {
             assert_eq!(

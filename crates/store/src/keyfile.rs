@@ -28,6 +28,14 @@ impl Default for KdfParams {
 }
 
 impl KdfParams {
+    /// The cheapest parameters Argon2 accepts (1 MiB, one pass): for test
+    /// suites, benchmarks and throwaway vaults, never for data that matters.
+    pub const MINIMAL: KdfParams = KdfParams {
+        m_kib: 1024,
+        t: 1,
+        p: 1,
+    };
+
     /// Reads `LIFEBOAT_KDF_M_KIB`/`_T` so test suites can use cheap slots.
     /// Never lower than Argon2's own minimums.
     pub fn from_env_or_default() -> Self {

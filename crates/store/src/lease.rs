@@ -66,7 +66,7 @@ pub fn list_leases(backend: &dyn Backend) -> Result<Vec<(String, LeaseRecord)>> 
                 }
             }
             Err(e) if e.is_not_found() => {} // refreshed or released meanwhile
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(out)
@@ -141,7 +141,9 @@ impl Lease {
         let started = now_ms();
         let name = format!("leases/{}.0", id.to_hex());
         let rec = record_for(id, op, started, started);
-        backend.put_if_absent(&name, &serde_json::to_vec(&rec).expect("lease serializes"))?;
+        // A random name: a fragment an interrupted put left is removed.
+        let body = serde_json::to_vec(&rec).expect("lease serializes");
+        crate::backend::put_exclusive(backend.as_ref(), &name, &body)?;
         let last_refresh = Arc::new(AtomicU64::new(started));
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let current_name = Arc::new(Mutex::new(name));
@@ -202,7 +204,7 @@ impl Lease {
             .lock()
             .map(|n| n.clone())
             .unwrap_or_default();
-        self.backend.delete(&name)
+        Ok(self.backend.delete(&name)?)
     }
 
     fn stop_thread(&mut self) {

@@ -23,7 +23,10 @@
 //!   cached on local disk with a Bloom filter in RAM ([`index`]); pipelines
 //!   use bounded channels ([`upload`]).
 //! - **Plan, then execute.** `forget` and `gc` compute a plan that can be
-//!   shown (`--dry-run`) before anything is deleted.
+//!   shown (`--dry-run`) before anything is deleted; execution consumes that
+//!   same plan ([`forget`], [`gc::plan`], [`gc::execute`]).
+//! - **Backends by URL.** The store works on `dyn Backend` only; the
+//!   backends themselves live in `lifeboat-backend` ([`backend`]).
 
 pub mod backend;
 pub mod backup;
@@ -34,6 +37,7 @@ pub mod chunker;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod forget;
 pub mod format;
 pub mod gc;
 pub mod id;

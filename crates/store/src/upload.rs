@@ -296,9 +296,11 @@ fn run_packer(
             let (pack_rx, done_tx) = (pack_rx.clone(), done_tx.clone());
             s.spawn(move || {
                 for (id, bytes, entries) in pack_rx {
-                    let r = backend
-                        .put_if_absent(&pack_name(&id), &bytes)
-                        .map(|_| (id, bytes.len() as u64, entries));
+                    // Named by its content: a fragment an interrupted
+                    // upload left under the name is removed, never indexed.
+                    let r = crate::backend::put_exclusive(backend, &pack_name(&id), &bytes)
+                        .map(|_| (id, bytes.len() as u64, entries))
+                        .map_err(Error::from);
                     if done_tx.send(r).is_err() {
                         break;
                     }
@@ -397,7 +399,8 @@ fn put_segment(
 ) -> Result<SegmentId> {
     let seg = Segment::build(writer, batch);
     let (sid, bytes) = seg.encode(keys);
-    backend.put_if_absent(&segment_name(&sid), &bytes)?;
+    // Named by its content: a fragment left under the name is removed.
+    crate::backend::put_exclusive(backend, &segment_name(&sid), &bytes)?;
     Ok(sid)
 }
 

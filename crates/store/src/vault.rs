@@ -41,7 +41,7 @@ impl Vault {
         match backend.get("config") {
             Ok(b) => VaultConfig::parse(&b),
             Err(e) if e.is_not_found() => Err(Error::NotAVault(backend.location())),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -234,7 +234,7 @@ pub fn verify(vault: &Vault, read: ReadData, repair: bool) -> Result<VerifyRepor
     // Index segments as stored in the vault (the local cache may hide damage).
     for o in backend.list("index/")? {
         let what = o.name.clone();
-        let check = backend.get(&o.name).and_then(|bytes| {
+        let check = backend.get(&o.name).map_err(Error::from).and_then(|bytes| {
             let hex = o.name.trim_start_matches("index/");
             if SegmentId::from_hex(hex).ok() != Some(SegmentId::of_bytes(&bytes)) {
                 return Err(Error::corrupt(&what, "content does not match its name"));

@@ -349,9 +349,9 @@ impl<'v> PointWriter<'v> {
         let lease = self.lease.take().expect("the lease lives until commit");
         lease.check_fresh()?;
         let (id, bytes) = point.encode(self.vault.keys());
-        self.vault
-            .backend()
-            .put_if_absent(&point_name(&id), &bytes)?;
+        // A point's name is its random id: a fragment left under it by
+        // an interrupted upload is removed rather than listed as a point.
+        crate::backend::put_exclusive(self.vault.backend(), &point_name(&id), &bytes)?;
         lease.release()?;
         Ok(BackupOutcome { id, point })
     }

@@ -9,15 +9,7 @@ use lifeboat_store::Vault;
 use lifeboat_store::format::{KIND_DATA, SEAL_OVERHEAD};
 
 fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    lifeboat_testkit::noise(seed, len)
 }
 
 /// (kind, raw length, sealed length) of every indexed chunk.

@@ -48,17 +48,7 @@ impl BlockSource for Counting {
     }
 }
 
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use lifeboat_testkit::noise;
 
 /// A 16 MiB image: data everywhere except a hole at 12–14 MiB.
 fn make_image(path: &Path) {

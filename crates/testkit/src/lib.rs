@@ -46,6 +46,21 @@ pub fn unique_suffix() -> String {
     )
 }
 
+/// `len` bytes of deterministic noise (xorshift64 from `seed`): data that
+/// neither compresses nor deduplicates with other seeds, the same on every
+/// run.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +76,13 @@ mod tests {
             "postgres://u@h/t2?sslmode=disable"
         );
         assert_eq!(with_database("postgres://u@h", "t3"), "postgres://u@h/t3");
+    }
+
+    #[test]
+    fn noise_is_deterministic_and_seed_dependent() {
+        assert_eq!(noise(7, 64), noise(7, 64));
+        assert_ne!(noise(7, 64), noise(8, 64));
+        assert_eq!(noise(7, 100).len(), 100);
     }
 
     #[test]

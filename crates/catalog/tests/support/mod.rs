@@ -10,6 +10,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lifeboat_catalog::{Catalog, Dialect, Item, NewItem, NewPoint, NewVault, Vault};
+use lifeboat_model::item::HealthStatus;
+use lifeboat_model::item::ProtectionState;
 use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 
@@ -202,11 +204,12 @@ pub async fn vault_with_item(
         .create_item(&NewItem {
             vault_id: v.id,
             name: "a".into(),
-            workload: "path".into(),
-            source: "/srv/a".into(),
+            source: lifeboat_model::source::Source::Path {
+                path: "/srv/a".into(),
+            },
             policy_name: Some("P".into()),
-            state: "Protected".into(),
-            health: "Passed".into(),
+            state: ProtectionState::Protected,
+            health: HealthStatus::Passed,
             settings: serde_json::json!({}),
             next_run,
             created,

@@ -2,8 +2,6 @@
 //! backup, stop / resume protection, change policy. State changes go
 //! through the model's item state machine ([`crate::ops`]).
 
-use std::path::{Component, Path};
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
@@ -11,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use lifeboat_catalog::{Item, NewItem};
 use lifeboat_model::item::{HealthStatus, ProtectionState, StopMode, WorkloadKind};
 use lifeboat_model::mua::CriticalOp;
+use lifeboat_model::source::Source;
 use lifeboat_model::vault::VaultKind;
 use serde_json::Value;
 
@@ -73,57 +72,19 @@ pub fn default_item_name(source: &str) -> String {
 }
 
 fn parse_workload(w: &str) -> ApiResult<WorkloadKind> {
-    serde_json::from_value(Value::String(w.to_owned())).map_err(|_| {
-        ApiError::invalid_argument(
-            "workload",
-            format!("workload must be 'path' or 'disk' (got {w:?})"),
-        )
-    })
+    Ok(WorkloadKind::parse(w)?)
 }
 
-/// Checks that `source` is an absolute, existing path of the right kind,
-/// and returns it without a trailing slash.
-pub async fn check_source(source: &str, workload: WorkloadKind) -> ApiResult<String> {
-    let p = Path::new(source);
-    if !p.is_absolute() {
-        return Err(ApiError::invalid_argument(
-            "source",
-            format!("source must be an absolute path (got {source:?})"),
-        ));
-    }
-    if p.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(ApiError::invalid_argument(
-            "source",
-            format!("source must not contain '..' (got {source:?})"),
-        ));
-    }
-    let meta = tokio::fs::metadata(p).await.map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::NotFound {
-            "does not exist".to_owned()
-        } else {
-            format!("cannot be read by the server ({e})")
-        };
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "SOURCE_NOT_FOUND",
-            Some("source"),
-            format!("source {source:?} {why}; give a path that exists on the server's machine"),
-        )
-    })?;
-    if workload == WorkloadKind::Disk && !meta.is_file() {
-        return Err(ApiError::invalid_argument(
-            "source",
-            format!(
-                "a disk item's source must be an image file (raw or qcow2); {source:?} is not a file"
-            ),
-        ));
-    }
-    let normalized = if source.len() > 1 {
-        source.trim_end_matches('/')
-    } else {
-        source
-    };
-    Ok(normalized.to_owned())
+/// Checks a source with its workload (absolute, existing, of the right
+/// kind) and returns it in its normal form (no trailing slash).
+pub async fn check_source(source: &str, workload: WorkloadKind) -> ApiResult<Source> {
+    let source = Source::new(workload, source);
+    tokio::task::spawn_blocking(move || {
+        lifeboat_workloads::for_source(&source).check_source(&source)
+    })
+    .await
+    .map_err(|e| ApiError::internal("INTERNAL", format!("checking the source: {e}")))?
+    .map_err(ApiError::from)
 }
 
 /// The item named in a path, with its vault, or `NOT_FOUND`.
@@ -135,16 +96,6 @@ pub async fn find(
     let v = vaults::find(state, vault).await?;
     let i = state.catalog.get_item(v.id, item).await?;
     Ok((v, i))
-}
-
-/// The item's protection state as the model knows it.
-pub fn state_of(item: &Item) -> ApiResult<ProtectionState> {
-    serde_json::from_value(Value::String(item.state.clone())).map_err(|_| {
-        ApiError::internal(
-            "INTERNAL",
-            format!("item '{}' has an unknown state '{}'", item.name, item.state),
-        )
-    })
 }
 
 /// A job answer: `202 Accepted`, `Location: /api/v1/jobs/{id}`, the job.
@@ -192,7 +143,7 @@ pub async fn enable_protection(
     let source = check_source(&req.source, workload).await?;
     let name = match &req.name {
         Some(n) => n.clone(),
-        None => default_item_name(&source),
+        None => default_item_name(&source.path().to_string_lossy()),
     };
     check_item_name(&name)?;
     let policy = state
@@ -204,8 +155,10 @@ pub async fn enable_protection(
         return Err(ApiError::conflict(
             "source",
             format!(
-                "{source:?} is already protected in vault '{}' as item '{}'",
-                vault.name, other.name
+                "{:?} is already protected in vault '{}' as item '{}'",
+                source.path().display().to_string(),
+                vault.name,
+                other.name
             ),
         ));
     }
@@ -216,18 +169,17 @@ pub async fn enable_protection(
         .create_item(&NewItem {
             vault_id: vault.id,
             name,
-            workload: req.workload.clone(),
             source,
             policy_name: Some(policy.name.clone()),
-            state: enum_name(ProtectionState::Protected),
-            health: enum_name(HealthStatus::Passed),
+            state: ProtectionState::Protected,
+            health: HealthStatus::Passed,
             settings: Value::Object(Default::default()),
             next_run,
             created: now,
         })
         .await?;
     state.service.wake();
-    tracing::info!(vault = %vault.name, item = %item.name, source = %item.source, policy = %policy.name, "protection enabled");
+    tracing::info!(vault = %vault.name, item = %item.name, source = %item.source.path().display(), policy = %policy.name, "protection enabled");
     Ok((StatusCode::CREATED, Json(ItemDto::new(item, &vault.name))))
 }
 
@@ -468,12 +420,15 @@ mod tests {
     async fn sources_must_be_absolute_and_exist() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_owned();
-        assert_eq!(check_source(&d, WorkloadKind::Path).await.unwrap(), d);
+        let folder = Source::Path {
+            path: d.clone().into(),
+        };
+        assert_eq!(check_source(&d, WorkloadKind::Path).await.unwrap(), folder);
         assert_eq!(
             check_source(&format!("{d}/"), WorkloadKind::Path)
                 .await
                 .unwrap(),
-            d
+            folder
         );
         let e = check_source("relative/x", WorkloadKind::Path)
             .await

@@ -3,9 +3,8 @@
 use axum::extract::State;
 use axum::http::Uri;
 use axum::{Extension, Json};
-use lifeboat_catalog::{Job, JobFilter, JobId, job_state};
-use lifeboat_model::job::JobType;
-use serde_json::Value;
+use lifeboat_catalog::{Job, JobFilter, JobId};
+use lifeboat_model::job::{JobStatus, JobType};
 
 use crate::api::vaults;
 use crate::authz::{Op, Principal, Target, Visible};
@@ -14,15 +13,14 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{P, PageExt, Q, next_link};
 use crate::state::AppState;
 
-const STATES: [&str; 7] = [
-    job_state::QUEUED,
-    job_state::IN_PROGRESS,
-    job_state::CANCELLING,
-    job_state::COMPLETED,
-    job_state::COMPLETED_WITH_WARNINGS,
-    job_state::FAILED,
-    job_state::CANCELLED,
-];
+/// Wire names, comma-separated, for an error message.
+fn names<T: Copy + std::fmt::Display>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Vault and item names of a page of jobs, in two queries.
 pub async fn names_for(state: &AppState, jobs: &[Job]) -> ApiResult<Names> {
@@ -65,27 +63,28 @@ pub async fn list_jobs(
 ) -> ApiResult<Json<JobList>> {
     let mut f = JobFilter::default();
     if let Some(t) = &q.job_type {
-        let known = JobType::ALL
-            .iter()
-            .any(|k| serde_json::to_value(k).ok() == Some(Value::String(t.clone())));
-        if !known {
-            return Err(ApiError::invalid_argument(
+        let kind: JobType = t.parse().map_err(|_| {
+            ApiError::invalid_argument(
                 "type",
                 format!(
-                    "type must be one of Backup, Restore, DeleteBackupData, ExpirySweep, GarbageCollection (got {t:?})"
+                    "type must be one of {} (got {t:?})",
+                    names(JobType::VARIANTS)
                 ),
-            ));
-        }
-        f.job_type = Some(t.clone());
+            )
+        })?;
+        f.job_type = Some(kind);
     }
     if let Some(s) = &q.state {
-        if !STATES.contains(&s.as_str()) {
-            return Err(ApiError::invalid_argument(
+        // The order users read in the reference: waiting and held first.
+        let mut order = JobStatus::VARIANTS.to_vec();
+        order.sort_by_key(|s| s.is_terminal());
+        let status: JobStatus = s.parse().map_err(|_| {
+            ApiError::invalid_argument(
                 "state",
-                format!("state must be one of {} (got {s:?})", STATES.join(", ")),
-            ));
-        }
-        f.state = Some(s.clone());
+                format!("state must be one of {} (got {s:?})", names(&order)),
+            )
+        })?;
+        f.state = Some(status);
     }
     match (&q.vault, &q.item) {
         (Some(v), item) => {

@@ -1,13 +1,12 @@
-//! `Backup`: a path item through the store's file backup (the item's
-//! latest point as parent, so unchanged files are not read again), a disk
-//! item through its disk backup. Sub-tasks as Azure names them: "Take
+//! `Backup`: the item's workload (`lifeboat-workloads`) backs its source up
+//! with the item's latest point as parent, so unchanged data is not read
+//! again. Sub-tasks as Azure names them: "Take
 //! Snapshot" (check the source, open the vault) and "Transfer data to
 //! vault" (the store's backup, which commits the point). The point row is
 //! written only after the store committed; the store's tags name the item,
 //! origin and time so the sweep can adopt a point whose row was never
 //! written.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -15,15 +14,15 @@ use lifeboat_catalog::{Item, ItemPatch, Page, PointFilter};
 use lifeboat_model::item::{HealthStatus, ItemAction, LastBackupStatus};
 use lifeboat_model::point::PointOrigin;
 use lifeboat_model::schedule::SlotKey;
-use lifeboat_store::backup::{BackupOptions, backup_disk, backup_files};
+use lifeboat_store::backup::BackupOptions;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::manifest::Consistency as StoreConsistency;
 use lifeboat_store::upload::Progress as StoreProgress;
-use serde_json::Value;
+use lifeboat_workloads::{BackupJob, Event};
 
 use super::points::{Committed, record_point, tags};
 use super::{JobCtx, fail, forget_point};
-use crate::ops::{item_policy, state_of};
+use crate::ops::item_policy;
 use crate::params::BackupParams;
 use crate::report::{Detail, Ending, Report};
 
@@ -76,10 +75,7 @@ fn origin_of(params: &BackupParams, job_slot: Option<&str>, now: DateTime<Utc>) 
 
 async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     let params: BackupParams = serde_json::from_value(ctx.job.params.clone()).unwrap_or_default();
-    let state = match state_of(item) {
-        Ok(s) => s,
-        Err(e) => return Ending::Failed(fail(e)),
-    };
+    let state = item.state;
     if !state.takes_backups() {
         return Ending::Failed(Detail::new(
             "INVALID_ITEM_STATE",
@@ -135,11 +131,11 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     // Take Snapshot: the source is there and the vault opens.
     report.start_task(0, time);
     let _ = ctx.push(report).await;
-    let source = PathBuf::from(&item.source);
-    if let Err(e) = std::fs::symlink_metadata(&source) {
+    let workload = lifeboat_workloads::for_source(&item.source);
+    if let Err(e) = std::fs::symlink_metadata(item.source.path()) {
         return Ending::Failed(Detail::new(
             "SOURCE_UNAVAILABLE",
-            format!("cannot read {}: {e}", source.display()),
+            format!("cannot read {}: {e}", item.source.path().display()),
         ));
     }
     let vault = match ctx.open_vault(item.vault_id).await {
@@ -183,30 +179,34 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
         read_limit: ctx.shared.cfg.backup_read_limit,
     };
     let counters = Arc::new(StoreProgress::default());
-    let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
-    let disk = item.workload == "disk";
+    let warnings = Arc::new(Mutex::new(Vec::<Event>::new()));
     let (c, w, v, src) = (
         counters.clone(),
         warnings.clone(),
         vault.clone(),
-        source.clone(),
+        item.source.clone(),
     );
     let result = ctx
         .blocking(report, Some((counters, None)), move || {
-            let mut warn = |m: &str| {
+            let mut on_event = |e: Event| {
                 if let Ok(mut w) = w.lock() {
-                    w.push(m.to_string());
+                    w.push(e);
                 }
             };
-            if disk {
-                backup_disk(&v, &src, &opts, c, &mut warn)
-            } else {
-                backup_files(&v, std::slice::from_ref(&src), &opts, c, &mut warn)
-            }
+            workload
+                .backup(BackupJob {
+                    vault: &v,
+                    source: &src,
+                    options: opts,
+                    progress: c,
+                    events: &mut on_event,
+                })
+                .map(|b| b.outcome)
         })
         .await;
-    for m in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
-        report.warn(Detail::new("SOURCE_WARNING", m));
+    for e in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+        let Event::Warning { code, message } = e;
+        report.warn(Detail::new(code, message));
     }
     let outcome = match result {
         Ok(Ok(o)) => o,
@@ -242,7 +242,7 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     let committed = Committed {
         store_id,
         time,
-        consistency: if disk { "crash" } else { "file-system" },
+        consistency: super::points::consistency_name(workload.consistency()),
         size: i64::try_from(outcome.point.summary.bytes).unwrap_or(i64::MAX),
         added_bytes: i64::try_from(outcome.point.summary.added_stored_bytes).unwrap_or(i64::MAX),
     };
@@ -268,14 +268,13 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
 async fn record_outcome(ctx: &JobCtx, item: &Item, ok: bool) -> crate::Result<()> {
     // The item may have changed while the job ran: read it again.
     let item = ctx.catalog().get_item_by_id(item.id).await?;
-    let state = state_of(&item)?;
+    let state = item.state;
     let action = if ok {
         ItemAction::BackupSucceeded
     } else {
         ItemAction::BackupFailed
     };
     let to = state.apply(action)?.to.unwrap_or(state);
-    let name = |v: Value| v.as_str().map(str::to_string);
     let status = if ok {
         LastBackupStatus::Healthy
     } else {
@@ -290,14 +289,14 @@ async fn record_outcome(ctx: &JobCtx, item: &Item, ok: bool) -> crate::Result<()
         .update_item(
             item.id,
             &ItemPatch {
-                state: serde_json::to_value(to).ok().and_then(name),
+                state: Some(to),
                 last_backup_time: if ok {
                     Some(Some(ctx.job.start_time.unwrap_or_else(|| ctx.now())))
                 } else {
                     None
                 },
-                last_backup_status: Some(serde_json::to_value(status).ok().and_then(name)),
-                health: serde_json::to_value(health).ok().and_then(name),
+                last_backup_status: Some(Some(status)),
+                health: Some(health),
                 ..ItemPatch::default()
             },
         )

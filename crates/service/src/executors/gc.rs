@@ -1,9 +1,10 @@
 //! `GarbageCollection` of one vault: the store's two-phase GC (it runs
 //! beside backups; data no point references goes, in packs that have been
-//! condemned long enough). One sub-task, "Collect unreferenced data".
+//! condemned long enough), as the store's plan then its execution. One
+//! sub-task, "Collect unreferenced data".
 
 use lifeboat_model::job::Progress;
-use lifeboat_store::gc::gc;
+use lifeboat_store::gc::{GcIntent, execute, plan};
 
 use super::{JobCtx, fail};
 use crate::report::{Detail, Ending, Report};
@@ -24,7 +25,25 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         Ok(v) => v,
         Err(e) => return Ending::Failed(fail(e)),
     };
-    let r = ctx.blocking(report, None, move || gc(&vault, false)).await;
+    let vault_id = ctx.job.vault_id.0;
+    let r = ctx
+        .blocking(report, None, move || {
+            // The plan the store's own `gc --dry-run` shows, logged, then
+            // carried out as it is.
+            let plan = plan(&vault, GcIntent::Collect)?;
+            tracing::info!(
+                vault = vault_id,
+                delete = plan.delete.len(),
+                condemn = plan.condemn.len(),
+                repack = plan.repack.len(),
+                rescue = plan.rescue.len(),
+                bytes_reclaimed_now = plan.bytes_reclaimed_now,
+                bytes_reclaimed_later = plan.bytes_reclaimed_later,
+                "garbage collection planned"
+            );
+            execute(&vault, plan)
+        })
+        .await;
     match r {
         Ok(Ok(rep)) => {
             report.set_progress(Progress {
@@ -43,7 +62,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
             report.finish_task(0, ctx.now());
             Ending::Done
         }
-        Ok(Err(e)) if e.code() == "GC_RUNNING" => {
+        Ok(Err(e @ lifeboat_store::Error::GcRunning { .. })) => {
             // Another server (or `lifeboat store gc`) is collecting this
             // store right now; that run does the work this one would.
             report.warn(Detail::new(e.code(), e.to_string()));

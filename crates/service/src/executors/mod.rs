@@ -10,19 +10,20 @@ mod points;
 pub(crate) mod restore;
 pub(crate) mod sweep;
 
+use lifeboat_model::job::{JobStatus, JobType};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lifeboat_catalog::{Catalog, CatalogError, Job, JobFilter, NewJob, Page, VaultId, job_state};
+use lifeboat_catalog::{Catalog, CatalogError, Job, JobFilter, NewJob, Page, VaultId};
 use lifeboat_model::job::Progress;
 use lifeboat_store::Vault;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::upload::Progress as StoreProgress;
 
 use crate::error::{Result, ServiceError};
-use crate::params::{self, job_type};
+use crate::params;
 use crate::report::{Detail, Report};
 use crate::runner::Shared;
 use crate::storage::VaultStorage;
@@ -144,8 +145,8 @@ impl JobCtx {
             .list_jobs(
                 &JobFilter {
                     vault_id: Some(vault_id),
-                    job_type: Some(job_type::GARBAGE_COLLECTION.into()),
-                    state: Some(job_state::QUEUED.into()),
+                    job_type: Some(JobType::GarbageCollection),
+                    state: Some(JobStatus::Queued),
                     ..JobFilter::default()
                 },
                 &Page::first(1),
@@ -156,7 +157,7 @@ impl JobCtx {
                 .enqueue(&NewJob {
                     vault_id,
                     item_id: None,
-                    job_type: job_type::GARBAGE_COLLECTION.into(),
+                    job_type: JobType::GarbageCollection,
                     slot_key: None,
                     params: params::empty(),
                     queued_at: self.now(),

@@ -9,8 +9,17 @@ use lifeboat_model::point::PointOrigin;
 use lifeboat_model::retention::{self, Hold, HoldScope, PointFacts, Retention, RetentionTag};
 
 use crate::error::Result;
-use crate::ops::state_of;
 use crate::retention::{detail_of, same, tagged, to_columns};
+
+/// A point row's `consistency` column for a workload's consistency.
+pub(crate) fn consistency_name(c: lifeboat_model::point::Consistency) -> &'static str {
+    use lifeboat_model::point::Consistency;
+    match c {
+        Consistency::AppConsistent => "application",
+        Consistency::FileSystemConsistent => "file-system",
+        Consistency::CrashConsistent => "crash",
+    }
+}
 
 /// What the store says about a committed point.
 pub(crate) struct Committed {
@@ -94,9 +103,7 @@ pub(crate) async fn record_point(
     };
     // A point that lands after protection stopped (the backup was already
     // running) is held like the others.
-    if let Ok(state) = state_of(item)
-        && state.hold_scope() == HoldScope::All
-    {
+    if item.state.hold_scope() == HoldScope::All {
         r.hold = Some(Hold::RetainData);
     }
     let cols = to_columns(&r);

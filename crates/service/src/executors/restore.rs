@@ -1,17 +1,14 @@
-//! `Restore`: one sub-task, "Transfer data from vault". A path item's point
-//! is restored under the target folder (`/` for the original location),
-//! limited to the item's source or the paths asked for, with the conflict
-//! rule asked for. A disk item's point becomes a new image file: the store
-//! writes it into a staging folder beside the target, then it is renamed
-//! into place, so a failed restore never leaves a half image at the target.
+//! `Restore`: one sub-task, "Transfer data from vault", done by the item's
+//! workload (`lifeboat-workloads`): a path item's point under the target
+//! folder, a disk item's point as a new image file staged beside the
+//! target and renamed into place.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use lifeboat_catalog::Item;
 use lifeboat_store::id::PointId as StorePointId;
-use lifeboat_store::restore::{Conflict, RestoreOptions, restore};
 use lifeboat_store::upload::Progress as StoreProgress;
+use lifeboat_workloads::{Event, RestoreJob};
 
 use super::{JobCtx, fail};
 use crate::params::RestoreParams;
@@ -28,14 +25,9 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         Ok(i) => i,
         Err(e) => return Ending::Failed(fail(e)),
     };
-    let params: RestoreParams = match serde_json::from_value(ctx.job.params.clone()) {
+    let params = match RestoreParams::from_job(&ctx.job.params, item.source.kind()) {
         Ok(p) => p,
-        Err(e) => {
-            return Ending::Failed(Detail::new(
-                "INVALID_ARGUMENT",
-                format!("the restore job's parameters do not parse: {e}"),
-            ));
-        }
+        Err(e) => return Ending::Failed(fail(e)),
     };
     match ctx.catalog().find_point(item.vault_id, &params.point).await {
         Ok(Some(p)) if p.item_id == item.id => {}
@@ -68,32 +60,6 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     ending
 }
 
-fn conflict_of(s: &str) -> Conflict {
-    match s {
-        "overwrite" => Conflict::Overwrite,
-        "skip" => Conflict::SkipExisting,
-        _ => Conflict::Fail,
-    }
-}
-
-/// Include paths as the store matches them: absolute, or relative to the
-/// item's source; none means the item's whole source.
-fn includes(item: &Item, include: &[String]) -> Vec<String> {
-    if include.is_empty() {
-        return vec![item.source.clone()];
-    }
-    include
-        .iter()
-        .map(|i| {
-            if i.starts_with('/') {
-                i.clone()
-            } else {
-                format!("{}/{}", item.source.trim_end_matches('/'), i)
-            }
-        })
-        .collect()
-}
-
 async fn transfer(ctx: &JobCtx, report: &mut Report, item: &Item, p: &RestoreParams) -> Ending {
     let vault = match ctx.open_vault(item.vault_id).await {
         Ok(v) => v,
@@ -111,108 +77,49 @@ async fn transfer(ctx: &JobCtx, report: &mut Report, item: &Item, p: &RestorePar
     };
     let counters = Arc::new(StoreProgress::default());
     let total = Some(manifest.summary.bytes);
-    let disk = item.workload == "disk";
-    if !disk {
-        let opts = RestoreOptions {
-            includes: includes(item, &p.include),
-            conflict: conflict_of(&p.conflict),
-            disk_format: None,
-        };
-        let target = PathBuf::from(&p.target);
-        let c = counters.clone();
-        let r = ctx
-            .blocking(report, Some((counters, total)), move || {
-                std::fs::create_dir_all(&target)
-                    .map_err(|e| lifeboat_store::Error::io(target.display().to_string(), e))?;
-                restore(&vault, &pid, &manifest, &target, &opts, c)
-            })
-            .await;
-        return match r {
-            Ok(Ok(rep)) => {
-                for e in &rep.errors {
-                    report.warn(Detail::new("RESTORE_ENTRY_FAILED", e.clone()));
-                }
-                if rep.skipped > 0 && p.conflict == "skip" {
-                    tracing::info!(
-                        job = ctx.job.id.0,
-                        skipped = rep.skipped,
-                        "restore skipped existing files"
-                    );
-                }
-                Ending::Done
-            }
-            Ok(Err(e)) => Ending::Failed(fail(e)),
-            Err(e) => Ending::Failed(fail(e)),
-        };
-    }
-    let target = PathBuf::from(&p.target);
-    if target.symlink_metadata().is_ok() {
-        match p.conflict.as_str() {
-            "overwrite" => {}
-            "skip" => {
-                report.warn(Detail::new(
-                    "TARGET_SKIPPED",
-                    format!(
-                        "{} exists; nothing restored (conflict: skip)",
-                        target.display()
-                    ),
-                ));
-                return Ending::Done;
-            }
-            _ => {
-                return Ending::Failed(Detail::new(
-                    "TARGET_EXISTS",
-                    format!(
-                        "{} exists; restore with conflict overwrite or skip, or choose another target",
-                        target.display()
-                    ),
-                ));
-            }
-        }
-    }
-    let Some(dir) = target.parent().map(Path::to_path_buf) else {
-        return Ending::Failed(Detail::new("INVALID_ARGUMENT", "the target has no folder"));
-    };
-    let staging = dir.join(format!(".lifeboat-restore-{}", ctx.job.id));
-    let opts = RestoreOptions {
-        includes: Vec::new(),
-        conflict: Conflict::Fail,
-        disk_format: p.format.clone(),
-    };
-    let c = counters.clone();
+    let events = Arc::new(Mutex::new(Vec::<Event>::new()));
+    let (c, ev, source, request) = (
+        counters.clone(),
+        events.clone(),
+        item.source.clone(),
+        p.request.clone(),
+    );
+    let staging_name = format!(".lifeboat-restore-{}", ctx.job.id);
+    let workload = lifeboat_workloads::for_source(&item.source);
     let r = ctx
         .blocking(report, Some((counters, total)), move || {
-            let io = |e: std::io::Error, what: &Path| {
-                lifeboat_store::Error::io(what.display().to_string(), e)
-            };
-            std::fs::create_dir_all(&dir).map_err(|e| io(e, &dir))?;
-            if staging.exists() {
-                std::fs::remove_dir_all(&staging).map_err(|e| io(e, &staging))?;
-            }
-            let out = (|| -> lifeboat_store::Result<()> {
-                restore(&vault, &pid, &manifest, &staging, &opts, c)?;
-                let mut made = std::fs::read_dir(&staging).map_err(|e| io(e, &staging))?;
-                let image = made
-                    .next()
-                    .transpose()
-                    .map_err(|e| io(e, &staging))?
-                    .ok_or_else(|| {
-                        lifeboat_store::Error::InvalidArgument(
-                            "the recovery point holds no disk image".into(),
-                        )
-                    })?;
-                std::fs::rename(image.path(), &target).map_err(|e| io(e, &target))?;
-                if let Ok(f) = std::fs::File::open(&dir) {
-                    let _ = f.sync_all();
+            let mut on_event = |e: Event| {
+                if let Ok(mut w) = ev.lock() {
+                    w.push(e);
                 }
-                Ok(())
-            })();
-            let _ = std::fs::remove_dir_all(&staging);
-            out
+            };
+            workload.restore(RestoreJob {
+                vault: &vault,
+                point_id: pid,
+                point: &manifest,
+                source: &source,
+                request: &request,
+                staging_name,
+                progress: c,
+                events: &mut on_event,
+            })
         })
         .await;
+    for e in events.lock().map(|w| w.clone()).unwrap_or_default() {
+        let Event::Warning { code, message } = e;
+        report.warn(Detail::new(code, message));
+    }
     match r {
-        Ok(Ok(())) => Ending::Done,
+        Ok(Ok(done)) => {
+            if done.skipped > 0 {
+                tracing::info!(
+                    job = ctx.job.id.0,
+                    skipped = done.skipped,
+                    "restore skipped existing data"
+                );
+            }
+            Ending::Done
+        }
         Ok(Err(e)) => Ending::Failed(fail(e)),
         Err(e) => Ending::Failed(fail(e)),
     }

@@ -14,7 +14,6 @@ use lifeboat_model::point::PointOrigin;
 use lifeboat_model::schedule::SlotKey;
 use lifeboat_store::gc::pending_condemnations;
 use lifeboat_store::id::PointId as StorePointId;
-use lifeboat_store::manifest::Workload;
 
 use super::points::{Committed, record_point, tags};
 use lifeboat_model::guard::{self, AlertKind};
@@ -338,7 +337,7 @@ async fn adopt(
     // the point itself.
     if let Some(job) = tags::find(&manifest.tags, tags::JOB).and_then(|s| s.parse::<i64>().ok())
         && let Ok(j) = ctx.catalog().get_job(lifeboat_catalog::JobId(job)).await
-        && lifeboat_catalog::job_state::HELD.contains(&j.state.as_str())
+        && j.state.is_held()
     {
         return Ok(Adopted::InFlight);
     }
@@ -373,11 +372,9 @@ async fn adopt(
     let committed = Committed {
         store_id: hex.to_string(),
         time,
-        consistency: if manifest.kind == Workload::DISK {
-            "crash"
-        } else {
-            "file-system"
-        },
+        consistency: super::points::consistency_name(
+            lifeboat_workloads::for_source(&item.source).consistency(),
+        ),
         size: i64::try_from(manifest.summary.bytes).unwrap_or(i64::MAX),
         added_bytes: i64::try_from(manifest.summary.added_stored_bytes).unwrap_or(i64::MAX),
     };

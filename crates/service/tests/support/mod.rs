@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+use lifeboat_model::item::HealthStatus;
+use lifeboat_model::item::ProtectionState;
+use lifeboat_model::job::JobStatus;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
@@ -12,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use lifeboat_catalog::{
     Catalog, Item, Job, JobFilter, JobId, NewItem, NewVault, Page, Point, PointFilter, Vault,
-    VaultId, job_state,
+    VaultId,
 };
 use lifeboat_service::{
     Clock, ManualClock, RestoreRequest, Service, ServiceConfig, ServiceHandle, VaultStorage, ops,
@@ -163,11 +166,13 @@ impl Env {
             .create_item(&NewItem {
                 vault_id: v.id,
                 name: name.into(),
-                workload: workload.into(),
-                source: source.display().to_string(),
+                source: lifeboat_model::source::Source::new(
+                    lifeboat_model::item::WorkloadKind::parse(workload).unwrap(),
+                    source,
+                ),
                 policy_name: Some(policy.into()),
-                state: "Protected".into(),
-                health: "Passed".into(),
+                state: ProtectionState::Protected,
+                health: HealthStatus::Passed,
                 settings: json!({}),
                 next_run: ops::next_run(&vp, self.clock.now()),
                 created: self.clock.now(),
@@ -182,9 +187,7 @@ impl Env {
             .await
             .unwrap()
             .into_iter()
-            .filter(|(s, _)| {
-                s == job_state::QUEUED || s == job_state::IN_PROGRESS || s == job_state::CANCELLING
-            })
+            .filter(|(s, _)| s.parse::<JobStatus>().is_ok_and(|s| !s.is_terminal()))
             .map(|(_, n)| n)
             .sum()
     }
@@ -225,7 +228,7 @@ impl Env {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let j = self.catalog.get_job(id).await.unwrap();
-            if job_state::TERMINAL.contains(&j.state.as_str()) {
+            if j.state.is_terminal() {
                 return j;
             }
             assert!(Instant::now() < deadline, "job {id} did not end: {j:?}");
@@ -283,7 +286,7 @@ impl Env {
             .unwrap();
         h.wake();
         let done = self.wait_job(job.id).await;
-        assert_eq!(done.state, job_state::COMPLETED, "{done:?}");
+        assert_eq!(done.state, JobStatus::Completed, "{done:?}");
         let point = self.points(item).await.pop().unwrap();
         (done, point)
     }
@@ -327,7 +330,7 @@ impl Env {
     pub async fn jobs_of_type(&self, job_type: &str, item: Option<&Item>) -> Vec<Job> {
         self.jobs(JobFilter {
             item_id: item.map(|i| i.id),
-            job_type: Some(job_type.into()),
+            job_type: Some(job_type.parse().expect("a job type")),
             ..JobFilter::default()
         })
         .await
@@ -337,7 +340,7 @@ impl Env {
     pub async fn vault_jobs(&self, v: &Vault, job_type: &str) -> Vec<Job> {
         self.jobs(JobFilter {
             vault_id: Some(v.id),
-            job_type: Some(job_type.into()),
+            job_type: Some(job_type.parse().expect("a job type")),
             ..JobFilter::default()
         })
         .await

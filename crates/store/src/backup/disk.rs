@@ -1,12 +1,13 @@
 //! Backups of disk images (docs/disk-images.md): raw images and block
-//! devices through [`RawFileSource`], other formats through `qemu-img`, and
-//! any other [`BlockSource`] through [`backup_block_source`]. A disk point
+//! devices through [`RawFileSource`], and any other [`BlockSource`] (a
+//! qcow2 image read through qemu-nbd, by the disk workload) through
+//! [`backup_block_source`]. A disk point
 //! names its parent (the previous disk point of the same host and image, or
 //! the one the caller gave); when the source knows its changed extents, the
 //! unchanged pieces are taken from the parent without being read.
 
 use std::fs::Metadata;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::files::entry_from_meta;
@@ -18,31 +19,26 @@ use crate::upload::Progress;
 use crate::vault::Vault;
 use crate::writer::{BackupOutcome, PointSpec, PointWriter};
 
-/// Image formats `qemu-img info` reports that Lifeboat reads directly.
-fn image_format(path: &Path) -> Result<String> {
-    let out = std::process::Command::new("qemu-img")
-        .args(["info", "--output=json", "-U"])
-        .arg(path)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-                .map_err(|e| Error::External(format!("qemu-img info: {e}")))?;
-            Ok(v.get("format")
-                .and_then(|f| f.as_str())
-                .unwrap_or("raw")
-                .to_string())
-        }
-        Ok(o) => Err(Error::External(format!(
-            "qemu-img info {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&o.stderr).trim()
-        ))),
-        // Without qemu-img every image is read as raw.
-        Err(_) => Ok("raw".into()),
-    }
+/// The container format whose signature `head` (the image's first bytes)
+/// starts with, if any. A raw image read as raw is its own guest view; a
+/// container read as raw would back up its metadata as if it were the disk.
+fn container_format(head: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: [(&[u8], &str); 4] = [
+        (b"QFI\xfb", "qcow2"),
+        (b"QED\0", "qed"),
+        (b"KDMV", "vmdk"),
+        (b"vhdxfile", "vhdx"),
+    ];
+    SIGNATURES
+        .iter()
+        .find(|(sig, _)| head.starts_with(sig))
+        .map(|(_, name)| *name)
 }
 
+/// Backs up a raw image or block device. Images in a container format
+/// (qcow2, …) are refused here: the disk workload (`lifeboat-workloads`)
+/// reads them in place through qemu-nbd and hands the result to
+/// [`backup_block_source`].
 pub fn backup_disk(
     vault: &Vault,
     image: &Path,
@@ -53,30 +49,16 @@ pub fn backup_disk(
     let _ = warn;
     let abs = std::path::absolute(image).map_err(|e| Error::io(image.display().to_string(), e))?;
     let meta = std::fs::metadata(&abs).map_err(|e| Error::io(abs.display().to_string(), e))?;
-    let format = image_format(&abs)?;
-    if format == "raw" {
-        let mut src = RawFileSource::open(&abs)?;
-        return disk_point(vault, &mut src, &abs, Some(&meta), opts, progress);
-    }
-    // Non-raw images become a sparse raw copy first (docs/disk-images.md).
-    let dir = vault.cache_dir().join("tmp");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-    let tmp = dir.join(format!("convert-{}.raw", std::process::id()));
-    let st = std::process::Command::new("qemu-img")
-        .args(["convert", "-U", "-O", "raw", "-S", "4k"])
-        .arg(&abs)
-        .arg(&tmp)
-        .output()
-        .map_err(|e| Error::External(format!("running qemu-img: {e}")))?;
-    if !st.status.success() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::External(format!(
-            "qemu-img convert: {}",
-            String::from_utf8_lossy(&st.stderr).trim()
+    let mut src = RawFileSource::open(&abs)?;
+    let mut head = [0u8; 8];
+    let n = usize::try_from(src.size().min(8)).unwrap_or(8);
+    src.read_at(0, &mut head[..n])?;
+    if let Some(format) = container_format(&head[..n]) {
+        return Err(Error::InvalidArgument(format!(
+            "{} is a {format} image, not raw; back it up as a disk item (the disk workload reads it through qemu-nbd)",
+            abs.display()
         )));
     }
-    let _guard = TempFile(tmp.clone());
-    let mut src = RawFileSource::open(&tmp)?;
     disk_point(vault, &mut src, &abs, Some(&meta), opts, progress)
 }
 
@@ -158,10 +140,18 @@ fn parent_disk_entry(w: &PointWriter<'_>, id: &crate::id::PointId, name: &str) -
     .find(|e| e.kind == EntryType::Disk && e.path == name)
 }
 
-struct TempFile(PathBuf);
+#[cfg(test)]
+mod tests {
+    use super::container_format;
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+    #[test]
+    fn container_signatures_are_told_from_raw_data() {
+        assert_eq!(container_format(b"QFI\xfb\0\0\0\x03"), Some("qcow2"));
+        assert_eq!(container_format(b"KDMV\x01"), Some("vmdk"));
+        assert_eq!(container_format(b"vhdxfile"), Some("vhdx"));
+        assert_eq!(container_format(b"QED\0"), Some("qed"));
+        assert_eq!(container_format(b"\0\0\0\0\0\0\0\0"), None);
+        assert_eq!(container_format(b"QF"), None);
+        assert_eq!(container_format(b""), None);
     }
 }

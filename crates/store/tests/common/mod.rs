@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, LocalBackend};
+use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::backup::{BackupOptions, BackupOutcome, backup_files};
 use lifeboat_store::config::VaultConfig;
 use lifeboat_store::keyfile::KdfParams;
@@ -13,15 +13,12 @@ use lifeboat_store::upload::Progress;
 
 /// A new vault in `dir/vault`, its index cache in `dir/cache`.
 pub fn vault_at(dir: &Path) -> Vault {
-    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.join("vault")));
+    let backend: Arc<dyn Backend> =
+        open(&BackendUrl::file(dir.join("vault"))).expect("open backend");
     Vault::init(
         backend,
         b"pw",
-        KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
+        KdfParams::MINIMAL,
         VaultConfig::new_default(),
     )
     .expect("init")
