@@ -104,9 +104,9 @@ impl JobDto {
     /// Whether the job has ended (completed, with warnings or not, failed
     /// or cancelled).
     pub fn is_terminal(&self) -> bool {
-        JobStatus::ALL
-            .iter()
-            .any(|s| s.is_terminal() && crate::wire_name(s) == self.status)
+        self.status
+            .parse::<JobStatus>()
+            .is_ok_and(JobStatus::is_terminal)
     }
 }
 
