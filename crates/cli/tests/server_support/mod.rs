@@ -368,6 +368,13 @@ impl Cli {
         cmd
     }
 
+    /// `lifeboat ARGS` against `srv` as the holder of `token`.
+    pub fn as_token(&self, srv: &ServerProc, token: &str, args: &[&str]) -> Run {
+        let mut cmd = self.command(&srv.url, args);
+        cmd.env("LIFEBOAT_TOKEN", token);
+        run_bounded(cmd, &format!("lifeboat {args:?}"))
+    }
+
     /// [`Cli::command`] with extra environment (an empty value removes the
     /// variable) and `input` on stdin, run to the end.
     pub fn run(&self, url: &str, args: &[&str], envs: &[(&str, &str)], input: Option<&str>) -> Run {
