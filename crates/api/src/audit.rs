@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::page::{PageParams, list_type};
+use crate::page::{list_type, paged_query};
 
 /// `outcome=` of the audit list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -51,15 +51,7 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-impl AuditQuery {
-    /// Its `limit` and `cursor`.
-    pub fn page(&self) -> PageParams {
-        PageParams {
-            limit: self.limit,
-            cursor: self.cursor.clone(),
-        }
-    }
-}
+paged_query!(AuditQuery);
 
 /// One row of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -6,7 +6,7 @@ use lifeboat_model::job::{JobErrorDetail, JobStatus, JobTask, JobType};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::page::{PageParams, list_type};
+use crate::page::{list_type, paged_query};
 
 /// Filters of the job list.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
@@ -52,15 +52,7 @@ pub struct JobQuery {
     pub cursor: Option<String>,
 }
 
-impl JobQuery {
-    /// Its `limit` and `cursor`.
-    pub fn page(&self) -> PageParams {
-        PageParams {
-            limit: self.limit,
-            cursor: self.cursor.clone(),
-        }
-    }
-}
+paged_query!(JobQuery);
 
 /// Progress of a job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]

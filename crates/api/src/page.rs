@@ -49,6 +49,23 @@ macro_rules! list_type {
 }
 pub(crate) use list_type;
 
+/// `page()` for a list query with filters of its own beside `limit` and
+/// `cursor`: those two as [`PageParams`].
+macro_rules! paged_query {
+    ($name:ident) => {
+        impl $name {
+            /// Its `limit` and `cursor`.
+            pub fn page(&self) -> $crate::page::PageParams {
+                $crate::page::PageParams {
+                    limit: self.limit,
+                    cursor: self.cursor.clone(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use paged_query;
+
 /// A page of a list: its rows and the link to the next page.
 pub trait Listed {
     type Item;

@@ -6,7 +6,7 @@ use lifeboat_model::source::{Conflict, DiskFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::page::{PageParams, list_type};
+use crate::page::{list_type, paged_query};
 
 /// `?from=&to=&limit=&cursor=&includeDeleted=` of the point list.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
@@ -34,15 +34,7 @@ pub struct PointQuery {
     pub include_deleted: Option<bool>,
 }
 
-impl PointQuery {
-    /// Its `limit` and `cursor`.
-    pub fn page(&self) -> PageParams {
-        PageParams {
-            limit: self.limit,
-            cursor: self.cursor.clone(),
-        }
-    }
-}
+paged_query!(PointQuery);
 
 /// A recovery point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -122,11 +122,7 @@ mod tests {
 
     #[test]
     fn a_closed_port_is_reported_as_unreachable() {
-        // Bind to get a free port, then close it: nothing listens there.
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        let port = lifeboat_testkit::free_port();
         let c = client(&format!("http://127.0.0.1:{port}"));
         let e = CliError::from(c.list_vaults(take(None)).unwrap_err());
         assert_eq!(e.code(), "SERVER_UNREACHABLE", "{e}");
