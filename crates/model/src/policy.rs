@@ -1,3 +1,5 @@
+//! Long on purpose: the policy JSON, its checks and its normal form share private shapes.
+//!
 //! Backup policies: the Azure VM policy JSON ([`Policy`], field names as in
 //! Azure's `AzureIaasVMProtectionPolicy`), its validation, and the checked,
 //! normalized form the rest of the model computes with ([`ValidPolicy`]).
