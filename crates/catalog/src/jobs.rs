@@ -28,7 +28,7 @@ use crate::{BeginWrite, Catalog, CatalogError, Dialect, with_pool};
 /// The claim statement: the oldest runnable queued job of a type this
 /// binary knows. `lock` is PostgreSQL's row lock clause.
 fn claim_sql(lock: &str) -> String {
-    let known: Vec<String> = JobType::VARIANTS
+    let known: Vec<String> = JobType::ALL
         .iter()
         .map(|t| format!("'{}'", t.as_str()))
         .collect();
@@ -339,7 +339,7 @@ impl Catalog {
                 format!(
                     "'{}' is not a final state (use one of {})",
                     out.state,
-                    JobStatus::VARIANTS
+                    JobStatus::ALL
                         .iter()
                         .filter(|s| s.is_terminal())
                         .map(|s| s.as_str())

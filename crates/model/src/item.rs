@@ -72,15 +72,6 @@ pub enum LastBackupStatus {
 }
 
 impl ProtectionState {
-    /// All states.
-    pub const ALL: [ProtectionState; 5] = [
-        ProtectionState::Protected,
-        ProtectionState::ProtectionStopped,
-        ProtectionState::BackupsSuspended,
-        ProtectionState::ProtectionError,
-        ProtectionState::SoftDeleted,
-    ];
-
     fn is_active(self) -> bool {
         matches!(
             self,

@@ -45,15 +45,6 @@ pub enum JobType {
 }
 
 impl JobType {
-    /// All job types.
-    pub const ALL: [JobType; 5] = [
-        JobType::Backup,
-        JobType::Restore,
-        JobType::DeleteBackupData,
-        JobType::ExpirySweep,
-        JobType::GarbageCollection,
-    ];
-
     /// The sub-tasks a job of this type reports, in order (Azure's names for
     /// a VM backup: "Take Snapshot", "Transfer data to vault").
     pub fn task_names(self) -> &'static [&'static str] {
@@ -87,16 +78,13 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    /// All statuses.
-    pub const ALL: [JobStatus; 7] = [
-        JobStatus::Queued,
-        JobStatus::InProgress,
-        JobStatus::Completed,
-        JobStatus::CompletedWithWarnings,
-        JobStatus::Failed,
-        JobStatus::Cancelling,
-        JobStatus::Cancelled,
-    ];
+    /// Every status, the waiting and held ones first, then the terminal
+    /// ones: the order the API's error messages and the metrics list them.
+    pub fn by_stage() -> Vec<JobStatus> {
+        let mut all = JobStatus::ALL.to_vec();
+        all.sort_by_key(|s| s.is_terminal());
+        all
+    }
 
     /// A worker holds the job under a lease (`InProgress`, `Cancelling`).
     pub fn is_held(self) -> bool {

@@ -12,6 +12,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
+use lifeboat_nbd::client::open_socket;
 use lifeboat_nbd::handshake::HandshakeRequest;
 use lifeboat_nbd::{ExportOptions, NbdClient, QemuNbdExport};
 
@@ -49,17 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..ExportOptions::default()
         },
     )?;
-    let mut stream = None;
-    for _ in 0..500 {
-        match UnixStream::connect(export.socket()) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
-        }
-    }
-    let stream = stream.ok_or("qemu-nbd did not listen")?;
+    let stream = open_socket(export.socket(), std::time::Duration::from_secs(5))?;
     let req = HandshakeRequest {
         export: String::new(),
         contexts: vec!["base:allocation".into(), "qemu:dirty-bitmap:b".into()],

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lifeboat_store::blocks::Extent;
 
@@ -34,15 +34,33 @@ pub struct NbdClient<S: Read + Write> {
     max_read: u32,
 }
 
+/// Connects to a server's unix socket, with [`DEFAULT_TIMEOUT`] on reads
+/// and writes. While the socket exists but refuses (a server still
+/// starting), it tries again for up to `wait`.
+pub fn open_socket(path: &Path, wait: Duration) -> Result<UnixStream> {
+    let started = Instant::now();
+    let s = loop {
+        match UnixStream::connect(path) {
+            Ok(s) => break s,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ConnectionRefused
+                    && started.elapsed() < wait =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(Error::io(format!("connecting to {}", path.display()), e)),
+        }
+    };
+    s.set_read_timeout(Some(DEFAULT_TIMEOUT))
+        .and_then(|()| s.set_write_timeout(Some(DEFAULT_TIMEOUT)))
+        .map_err(|e| Error::io("setting the NBD socket's timeouts", e))?;
+    Ok(s)
+}
+
 impl NbdClient<UnixStream> {
     /// Connects to a server on a unix socket and runs the handshake.
     pub fn connect_unix(path: &Path, req: &HandshakeRequest) -> Result<Self> {
-        let s = UnixStream::connect(path)
-            .map_err(|e| Error::io(format!("connecting to {}", path.display()), e))?;
-        s.set_read_timeout(Some(DEFAULT_TIMEOUT))
-            .and_then(|()| s.set_write_timeout(Some(DEFAULT_TIMEOUT)))
-            .map_err(|e| Error::io("setting the NBD socket's timeouts", e))?;
-        NbdClient::new(s, req)
+        NbdClient::new(open_socket(path, Duration::ZERO)?, req)
     }
 }
 

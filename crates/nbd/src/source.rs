@@ -3,11 +3,11 @@
 
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lifeboat_store::blocks::{BlockSource, Extent};
 
-use crate::client::{NbdClient, Status};
+use crate::client::{NbdClient, Status, open_socket};
 use crate::error::{Error, Result};
 use crate::handshake::HandshakeRequest;
 use crate::proto::{
@@ -21,22 +21,6 @@ pub struct NbdBlockSource {
     bitmap: Option<u32>,
     // Dropped after the client has disconnected.
     export: Option<QemuNbdExport>,
-}
-
-/// Connects, retrying while the socket exists but is not listening yet.
-fn connect(socket: &Path, req: &HandshakeRequest) -> Result<NbdClient<UnixStream>> {
-    let started = Instant::now();
-    loop {
-        match NbdClient::connect_unix(socket, req) {
-            Err(Error::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::ConnectionRefused
-                    && started.elapsed() < Duration::from_secs(5) =>
-            {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            r => return r,
-        }
-    }
 }
 
 impl NbdBlockSource {
@@ -61,7 +45,8 @@ impl NbdBlockSource {
             export: export.to_string(),
             contexts,
         };
-        let client = connect(socket, &req)?;
+        // qemu-nbd may not listen yet right after it starts.
+        let client = NbdClient::new(open_socket(socket, Duration::from_secs(5))?, &req)?;
         let bitmap = match &bitmap_ctx {
             Some(name) => Some(client.context_id(name).ok_or_else(|| Error::ExportFailed {
                 option: "NBD_OPT_SET_META_CONTEXT",

@@ -72,9 +72,7 @@ pub async fn render(state: &AppState) -> ApiResult<String> {
         "Jobs in the catalog by state.",
     );
     let counts: BTreeMap<String, i64> = catalog.job_counts().await?.into_iter().collect();
-    // Held and waiting states first, then the terminal ones.
-    let mut order: Vec<JobStatus> = JobStatus::VARIANTS.to_vec();
-    order.sort_by_key(|s| s.is_terminal());
+    let order = JobStatus::by_stage();
     let states: Vec<&str> = order.iter().map(|s| s.as_str()).collect();
     for s in &states {
         let n = counts.get(*s).copied().unwrap_or(0);

@@ -20,7 +20,7 @@ use lifeboat_store::vault::Vault;
 use crate::Workload;
 use crate::error::{Result, WorkloadError};
 use crate::job::{Backed, BackupJob, Event, RestoreJob, Restored};
-use crate::path_check::{Expect, available, check_local_path};
+use crate::path_check::{Expect, check_local_path};
 
 /// The `disk` workload.
 pub struct Disk;
@@ -90,7 +90,7 @@ impl Workload for Disk {
 
     fn backup(&self, job: BackupJob<'_>) -> Result<Backed> {
         let image = image_of(job.source)?;
-        available(image)?;
+        self.check_available(job.source)?;
         let events = job.events;
         let mut warn = |m: &str| events(Event::warning("SOURCE_WARNING", m));
         let outcome = backup_image(

@@ -14,7 +14,7 @@ use lifeboat_store::restore::{self as store_restore, RestoreOptions};
 use crate::Workload;
 use crate::error::{Result, WorkloadError};
 use crate::job::{Backed, BackupJob, Event, RestoreJob, Restored};
-use crate::path_check::{Expect, available, check_local_path};
+use crate::path_check::{Expect, check_local_path};
 
 /// The `path` workload.
 pub struct Files;
@@ -84,7 +84,7 @@ impl Workload for Files {
 
     fn backup(&self, job: BackupJob<'_>) -> Result<Backed> {
         let tree = tree_of(job.source)?;
-        available(tree)?;
+        self.check_available(job.source)?;
         let events = job.events;
         let mut warn = |m: &str| events(Event::warning("SOURCE_WARNING", m));
         let outcome = backup_files(

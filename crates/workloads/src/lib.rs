@@ -51,6 +51,13 @@ pub trait Workload: Send + Sync {
     /// Checks a restore of one of the item's points before it is queued.
     fn check_restore(&self, source: &Source, request: &RestoreRequest) -> Result<()>;
 
+    /// Fails with `SOURCE_UNAVAILABLE` when the source cannot be read now
+    /// (the service checks it before it opens the vault; [`Workload::backup`]
+    /// checks it too, for callers that do not).
+    fn check_available(&self, source: &Source) -> Result<()> {
+        path_check::available(source.path())
+    }
+
     /// Backs `job.source` up into a new point; `job.options.parent` is the
     /// point to compare against (the item's latest), if any.
     fn backup(&self, job: BackupJob<'_>) -> Result<Backed>;

@@ -66,18 +66,13 @@ pub async fn list_jobs(
         let kind: JobType = t.parse().map_err(|_| {
             ApiError::invalid_argument(
                 "type",
-                format!(
-                    "type must be one of {} (got {t:?})",
-                    names(JobType::VARIANTS)
-                ),
+                format!("type must be one of {} (got {t:?})", names(&JobType::ALL)),
             )
         })?;
         f.job_type = Some(kind);
     }
     if let Some(s) = &q.state {
-        // The order users read in the reference: waiting and held first.
-        let mut order = JobStatus::VARIANTS.to_vec();
-        order.sort_by_key(|s| s.is_terminal());
+        let order = JobStatus::by_stage();
         let status: JobStatus = s.parse().map_err(|_| {
             ApiError::invalid_argument(
                 "state",

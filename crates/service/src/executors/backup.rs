@@ -7,7 +7,7 @@
 //! origin and time so the sweep can adopt a point whose row was never
 //! written.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lifeboat_catalog::{Item, ItemPatch, Page, PointFilter};
@@ -18,10 +18,10 @@ use lifeboat_store::backup::BackupOptions;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::manifest::Consistency as StoreConsistency;
 use lifeboat_store::upload::Progress as StoreProgress;
-use lifeboat_workloads::{BackupJob, Event};
+use lifeboat_workloads::BackupJob;
 
 use super::points::{Committed, record_point, tags};
-use super::{JobCtx, fail, forget_point};
+use super::{Events, JobCtx, fail, forget_point};
 use crate::ops::item_policy;
 use crate::params::BackupParams;
 use crate::report::{Detail, Ending, Report};
@@ -132,11 +132,8 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     report.start_task(0, time);
     let _ = ctx.push(report).await;
     let workload = lifeboat_workloads::for_source(&item.source);
-    if let Err(e) = std::fs::symlink_metadata(item.source.path()) {
-        return Ending::Failed(Detail::new(
-            "SOURCE_UNAVAILABLE",
-            format!("cannot read {}: {e}", item.source.path().display()),
-        ));
+    if let Err(e) = workload.check_available(&item.source) {
+        return Ending::Failed(fail(e));
     }
     let vault = match ctx.open_vault(item.vault_id).await {
         Ok(v) => v,
@@ -179,35 +176,27 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
         read_limit: ctx.shared.cfg.backup_read_limit,
     };
     let counters = Arc::new(StoreProgress::default());
-    let warnings = Arc::new(Mutex::new(Vec::<Event>::new()));
-    let (c, w, v, src) = (
+    let events = Events::default();
+    let (c, ev, v, src) = (
         counters.clone(),
-        warnings.clone(),
+        events.clone(),
         vault.clone(),
         item.source.clone(),
     );
     let result = ctx
         .blocking(report, Some((counters, None)), move || {
-            let mut on_event = |e: Event| {
-                if let Ok(mut w) = w.lock() {
-                    w.push(e);
-                }
-            };
             workload
                 .backup(BackupJob {
                     vault: &v,
                     source: &src,
                     options: opts,
                     progress: c,
-                    events: &mut on_event,
+                    events: &mut |e| ev.push(e),
                 })
                 .map(|b| b.outcome)
         })
         .await;
-    for e in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
-        let Event::Warning { code, message } = e;
-        report.warn(Detail::new(code, message));
-    }
+    events.report_to(report);
     let outcome = match result {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => return Ending::Failed(fail(e)),

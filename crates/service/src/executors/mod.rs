@@ -10,17 +10,17 @@ mod points;
 pub(crate) mod restore;
 pub(crate) mod sweep;
 
-use lifeboat_model::job::{JobStatus, JobType};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lifeboat_catalog::{Catalog, CatalogError, Job, JobFilter, NewJob, Page, VaultId};
-use lifeboat_model::job::Progress;
+use lifeboat_model::job::{JobStatus, JobType, Progress};
 use lifeboat_store::Vault;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::upload::Progress as StoreProgress;
+use lifeboat_workloads::Event;
 
 use crate::error::{Result, ServiceError};
 use crate::params;
@@ -209,6 +209,27 @@ pub(crate) fn forget_point(vault: &Vault, store_id: &str) -> Result<()> {
 /// goes once its hold expires) rather than a failure.
 pub(crate) fn is_held(e: &ServiceError) -> bool {
     e.code() == "IMMUTABLE_POINT_HELD"
+}
+
+/// What a workload reports from its blocking thread while it runs, kept
+/// until the job's report takes it.
+#[derive(Clone, Default)]
+pub(crate) struct Events(Arc<Mutex<Vec<Event>>>);
+
+impl Events {
+    pub(crate) fn push(&self, e: Event) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(e);
+        }
+    }
+
+    /// Moves every event into the report, as warnings with their codes.
+    pub(crate) fn report_to(&self, report: &mut Report) {
+        let taken = self.0.lock().map(|mut v| std::mem::take(&mut *v));
+        for Event::Warning { code, message } in taken.unwrap_or_default() {
+            report.warn(Detail::new(code, message));
+        }
+    }
 }
 
 /// A failure as a job error.

@@ -3,14 +3,14 @@
 //! folder, a disk item's point as a new image file staged beside the
 //! target and renamed into place.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lifeboat_catalog::Item;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::upload::Progress as StoreProgress;
-use lifeboat_workloads::{Event, RestoreJob};
+use lifeboat_workloads::RestoreJob;
 
-use super::{JobCtx, fail};
+use super::{Events, JobCtx, fail};
 use crate::params::RestoreParams;
 use crate::report::{Detail, Ending, Report};
 
@@ -77,7 +77,7 @@ async fn transfer(ctx: &JobCtx, report: &mut Report, item: &Item, p: &RestorePar
     };
     let counters = Arc::new(StoreProgress::default());
     let total = Some(manifest.summary.bytes);
-    let events = Arc::new(Mutex::new(Vec::<Event>::new()));
+    let events = Events::default();
     let (c, ev, source, request) = (
         counters.clone(),
         events.clone(),
@@ -88,11 +88,6 @@ async fn transfer(ctx: &JobCtx, report: &mut Report, item: &Item, p: &RestorePar
     let workload = lifeboat_workloads::for_source(&item.source);
     let r = ctx
         .blocking(report, Some((counters, total)), move || {
-            let mut on_event = |e: Event| {
-                if let Ok(mut w) = ev.lock() {
-                    w.push(e);
-                }
-            };
             workload.restore(RestoreJob {
                 vault: &vault,
                 point_id: pid,
@@ -101,14 +96,11 @@ async fn transfer(ctx: &JobCtx, report: &mut Report, item: &Item, p: &RestorePar
                 request: &request,
                 staging_name,
                 progress: c,
-                events: &mut on_event,
+                events: &mut |e| ev.push(e),
             })
         })
         .await;
-    for e in events.lock().map(|w| w.clone()).unwrap_or_default() {
-        let Event::Warning { code, message } = e;
-        report.warn(Detail::new(code, message));
-    }
+    events.report_to(report);
     match r {
         Ok(Ok(done)) => {
             if done.skipped > 0 {
