@@ -5,31 +5,15 @@
 
 mod server_support;
 
-use std::path::Path;
-use std::process::Command;
-
-use server_support::{Run, ServerOpts, ServerProc, TOKEN, bin, run_bounded};
-
-fn lb(home: &Path, srv: &ServerProc, token: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("HOME", home)
-        .env("LIFEBOAT_SERVER", &srv.url)
-        .env("LIFEBOAT_TOKEN", token)
-        .env_remove("LIFEBOAT_OUTPUT")
-        .env_remove("LIFEBOAT_PAGE_SIZE");
-    run_bounded(cmd, &format!("lifeboat {args:?}"))
-}
+use server_support::{Cli, ServerOpts, ServerProc, TOKEN};
 
 #[test]
 fn identities_roles_and_tokens_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = ServerOpts::new(&dir.path().join("data"), &dir.path().join("server.log"));
     let srv = ServerProc::start(opts);
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let admin = |args: &[&str]| lb(&home, &srv, TOKEN, args);
+    let cli = Cli::new(&dir.path().join("home"));
+    let admin = |args: &[&str]| cli.as_token(&srv, TOKEN, args);
 
     admin(&["backup", "vault", "create", "--name", "prod"]).ok();
     admin(&["backup", "vault", "create", "--name", "lab"]).ok();
@@ -88,7 +72,7 @@ fn identities_roles_and_tokens_from_the_command_line() {
     assert!(created.stderr.contains("WARNING"), "{}", created.stderr);
 
     // Within its role and scope: allowed, and the list shows only prod.
-    let bot = |args: &[&str]| lb(&home, &srv, &secret, args);
+    let bot = |args: &[&str]| cli.as_token(&srv, &secret, args);
     let vaults = bot(&["backup", "vault", "list", "--query", "[].name"])
         .ok()
         .json();

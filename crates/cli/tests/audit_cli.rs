@@ -5,22 +5,11 @@
 
 mod server_support;
 
-use std::process::Command;
-
 use serde_json::Value;
-use server_support::{Cli, PgDb, Run, ServerOpts, ServerProc, TOKEN, bin, run_bounded};
+use server_support::{Cli, PgDb, Run, ServerOpts, ServerProc, TOKEN, prepend};
 
-fn audit(home: &std::path::Path, srv: &ServerProc, args: &[&str]) -> Run {
-    let mut cmd = Command::new(bin());
-    cmd.arg("audit")
-        .args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("HOME", home)
-        .env("LIFEBOAT_SERVER", &srv.url)
-        .env("LIFEBOAT_TOKEN", TOKEN)
-        .env_remove("LIFEBOAT_OUTPUT")
-        .env_remove("LIFEBOAT_PAGE_SIZE");
-    run_bounded(cmd, &format!("lifeboat audit {args:?}"))
+fn audit(cli: &Cli, srv: &ServerProc, args: &[&str]) -> Run {
+    cli.as_token(srv, TOKEN, &prepend("audit", args))
 }
 
 fn pg_exec(url: &str, sql: &str) {
@@ -55,19 +44,19 @@ fn audit_list_and_verify_find_an_edited_row() {
     cli.backup(&srv, &["vault", "list"]).ok();
 
     // Four rows: attempt and result of each write; the list is a read.
-    let rows = audit(&home, &srv, &["list"]).ok().json();
+    let rows = audit(&cli, &srv, &["list"]).ok().json();
     let rows = rows.as_array().expect("a list").clone();
     let seqs: Vec<i64> = rows.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, vec![4, 3, 2, 1], "{rows:#?}");
     assert_eq!(rows[0]["operation"], "vault.delete");
     assert_eq!(rows[0]["status"], 404);
     assert_eq!(rows[0]["errorCode"], "NOT_FOUND");
-    let failed = audit(&home, &srv, &["list", "--failed", "--query", "[].seq"])
+    let failed = audit(&cli, &srv, &["list", "--failed", "--query", "[].seq"])
         .ok()
         .json();
     assert_eq!(failed, serde_json::json!([4]));
     let table = audit(
-        &home,
+        &cli,
         &srv,
         &["list", "--operation", "vault.create", "-o", "table"],
     )
@@ -80,7 +69,7 @@ fn audit_list_and_verify_find_an_edited_row() {
         table.stdout
     );
 
-    let ok = audit(&home, &srv, &["verify"]).ok().json();
+    let ok = audit(&cli, &srv, &["verify"]).ok().json();
     assert_eq!(ok["valid"], true, "{ok}");
 
     // Every row also went to the structured log.
@@ -104,7 +93,7 @@ fn audit_list_and_verify_find_an_edited_row() {
         &pg.url,
         "UPDATE audit_log SET status = 204, error_code = NULL WHERE seq = 4",
     );
-    let broken = audit(&home, &srv, &["verify"]);
+    let broken = audit(&cli, &srv, &["verify"]);
     assert_eq!(broken.code, 6, "{broken:?}");
     assert!(
         broken.stderr.contains("ERROR: (AUDIT_CHAIN_BROKEN) seq 4"),
@@ -118,9 +107,9 @@ fn audit_list_and_verify_find_an_edited_row() {
         &pg.url,
         "UPDATE audit_log SET status = 404, error_code = 'NOT_FOUND' WHERE seq = 4",
     );
-    audit(&home, &srv, &["verify"]).ok();
+    audit(&cli, &srv, &["verify"]).ok();
     pg_exec(&pg.url, "DELETE FROM audit_log WHERE seq = 4");
-    let broken = audit(&home, &srv, &["verify", "-o", "none"]);
+    let broken = audit(&cli, &srv, &["verify", "-o", "none"]);
     assert_eq!(broken.code, 6, "{broken:?}");
     assert!(broken.stdout.is_empty());
     assert!(broken.stderr.contains("seq 4"), "{}", broken.stderr);

@@ -8,31 +8,15 @@
 
 mod server_support;
 
-use std::path::Path;
-use std::process::Command;
-
-use server_support::{Run, ServerOpts, ServerProc, TOKEN, bin, run_bounded};
-
-fn lb(home: &Path, srv: &ServerProc, token: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("HOME", home)
-        .env("LIFEBOAT_SERVER", &srv.url)
-        .env("LIFEBOAT_TOKEN", token)
-        .env_remove("LIFEBOAT_OUTPUT")
-        .env_remove("LIFEBOAT_PAGE_SIZE");
-    run_bounded(cmd, &format!("lifeboat {args:?}"))
-}
+use server_support::{Cli, ServerOpts, ServerProc, TOKEN};
 
 #[test]
 fn request_approve_and_use_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = ServerOpts::new(&dir.path().join("data"), &dir.path().join("server.log"));
     let srv = ServerProc::start(opts);
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let admin = |args: &[&str]| lb(&home, &srv, TOKEN, args);
+    let cli = Cli::new(&dir.path().join("home"));
+    let admin = |args: &[&str]| cli.as_token(&srv, TOKEN, args);
 
     admin(&["backup", "vault", "create", "--name", "prod"]).ok();
     let mut tokens = Vec::new();
@@ -64,8 +48,8 @@ fn request_approve_and_use_from_the_command_line() {
         "prod",
     ])
     .ok();
-    let ops = |args: &[&str]| lb(&home, &srv, &tokens[0], args);
-    let sec = |args: &[&str]| lb(&home, &srv, &tokens[1], args);
+    let ops = |args: &[&str]| cli.as_token(&srv, &tokens[0], args);
+    let sec = |args: &[&str]| cli.as_token(&srv, &tokens[1], args);
 
     let g = admin(&[
         "backup",

@@ -6,7 +6,7 @@
 //! (INSECURE_LISTEN). The server's --kek-provider wraps new vault secrets
 //! with a customer key file.
 
-use std::net::TcpListener;
+use lifeboat_testkit::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -112,11 +112,6 @@ fn make_pki(dir: &Path, name: &str, server: bool) {
             "ext.cnf",
         ],
     );
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local address").port()
 }
 
 struct Server {

@@ -13,6 +13,7 @@ use crate::error::ModelError;
 
 /// A day of the week, as Azure writes it (`"Sunday"` … `"Saturday"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DayOfWeek {
     Sunday,
     Monday,
@@ -59,6 +60,7 @@ impl From<Weekday> for DayOfWeek {
 /// days 1–7, `Second` 8–14, `Third` 15–21, `Fourth` 22–28 and `Last` the
 /// final seven days of the month (so `Fourth` and `Last` can overlap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WeekOfMonth {
     First,
     Second,
@@ -92,6 +94,7 @@ impl WeekOfMonth {
 
 /// A month, as Azure writes it (`"January"` … `"December"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MonthOfYear {
     January,
     February,
@@ -233,6 +236,27 @@ impl<'de> Deserialize<'de> for TimeOfDay {
         s.parse().map_err(serde::de::Error::custom)
     }
 }
+
+/// `"HH:MM"` in the OpenAPI document: the form answers use. Input may also
+/// be `"HH:MM:SS"` or a date-time (see [`TimeOfDay`]); the schema names the
+/// canonical form only, so every value it allows is accepted.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for TimeOfDay {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^([01][0-9]|2[0-3]):[0-5][0-9]$"))
+            .description(Some(
+                "A wall-clock time of day in the policy's time zone, HH:MM (run times on the \
+                 hour or half hour)",
+            ))
+            .examples(["22:00"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for TimeOfDay {}
 
 /// Windows time-zone names (which Azure policies use) and the IANA zone each
 /// stands for, as in CLDR's `windowsZones` default mapping. Only the common

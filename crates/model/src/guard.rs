@@ -218,6 +218,7 @@ pub fn check_points_kept(
 /// The security events the vault records (Azure's built-in security
 /// alerts, §8). Serialized kebab-case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AlertKind {
     /// Protection was stopped with delete-data (the item is soft-deleted).

@@ -23,6 +23,7 @@ use crate::retention::HoldScope;
 
 /// What an item protects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     /// A local file or folder tree.
@@ -33,6 +34,7 @@ pub enum WorkloadKind {
 
 /// Azure's `protectionState` values that Lifeboat uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ProtectionState {
     /// Backups run on the policy's schedule.
     Protected,
@@ -51,6 +53,7 @@ pub enum ProtectionState {
 
 /// Azure's `healthStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HealthStatus {
     Passed,
     ActionRequired,
@@ -59,6 +62,7 @@ pub enum HealthStatus {
 
 /// Azure's `lastBackupStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LastBackupStatus {
     Healthy,
     Unhealthy,
@@ -213,6 +217,7 @@ fn state_error(state: ProtectionState, what: &str, hint: &str) -> ModelError {
 
 /// How protection is stopped (`az backup protection disable` options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum StopMode {
     /// Keep every point forever (`--retain-data`, the default in Lifeboat's CLI).

@@ -35,6 +35,7 @@ impl fmt::Display for JobId {
 
 /// Azure's `operation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobType {
     Backup,
     Restore,
@@ -65,6 +66,7 @@ impl JobType {
 
 /// Job status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobStatus {
     Queued,
     InProgress,
@@ -120,6 +122,7 @@ impl JobStatus {
 
 /// A sub-task's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskStatus {
     NotStarted,
     InProgress,
@@ -132,6 +135,7 @@ pub enum TaskStatus {
 
 /// One sub-task (Azure `extendedInfo.tasksList[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobTask {
     pub task_id: String,
@@ -151,6 +155,7 @@ impl JobTask {
 
 /// An error or warning (Azure `errorDetails[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobErrorDetail {
     /// Stable code, e.g. `SOURCE_UNREADABLE`.

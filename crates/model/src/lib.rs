@@ -24,6 +24,9 @@
 //! - [`job`]: job types, statuses, sub-tasks, progress, durations.
 //! - [`names`]: the wire names of states, job types and statuses, the one
 //!   place they become text and back.
+//!
+//! With the `openapi` feature the types the REST API carries also describe
+//! themselves as OpenAPI schemas (`utoipa::ToSchema`), for `lifeboat-api`.
 
 pub mod calendar;
 pub mod error;

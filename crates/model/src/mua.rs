@@ -33,6 +33,7 @@ pub const DEFAULT_VALID_MINUTES: i64 = 60;
 
 /// An operation a resource guard can protect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum CriticalOp {
     /// Soft delete `Enabled` → `Disabled`.
@@ -183,6 +184,7 @@ pub fn check_target(op: CriticalOp, target: Option<&str>) -> Result<String, Mode
 
 /// Where a request is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RequestState {
     /// Waiting for a guard holder's decision.
     Pending,

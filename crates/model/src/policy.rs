@@ -1,3 +1,5 @@
+//! Long on purpose: the policy JSON, its checks and its normal form share private shapes.
+//!
 //! Backup policies: the Azure VM policy JSON ([`Policy`], field names as in
 //! Azure's `AzureIaasVMProtectionPolicy`), its validation, and the checked,
 //! normalized form the rest of the model computes with ([`ValidPolicy`]).
@@ -76,6 +78,7 @@ pub mod limits {
 
 /// `policyType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PolicyType {
     #[default]
     V1,
@@ -84,6 +87,7 @@ pub enum PolicyType {
 
 /// `schedulePolicy.schedulePolicyType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SchedulePolicyType {
     SimpleSchedulePolicy,
     SimpleSchedulePolicyV2,
@@ -91,6 +95,7 @@ pub enum SchedulePolicyType {
 
 /// `schedulePolicy.scheduleRunFrequency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ScheduleRunFrequency {
     Hourly,
     Daily,
@@ -99,12 +104,14 @@ pub enum ScheduleRunFrequency {
 
 /// `retentionPolicy.retentionPolicyType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RetentionPolicyType {
     LongTermRetentionPolicy,
 }
 
 /// `retentionDuration.durationType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DurationType {
     Days,
     Weeks,
@@ -115,6 +122,7 @@ pub enum DurationType {
 /// `retentionScheduleFormatType`: `Daily` = day-based (dates of the month),
 /// `Weekly` = week-based (weeks of the month × days of the week).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RetentionScheduleFormat {
     Daily,
     Weekly,
@@ -122,12 +130,18 @@ pub enum RetentionScheduleFormat {
 
 /// `snapshotConsistencyType` (V2 only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SnapshotConsistencyType {
     OnlyCrashConsistent,
 }
 
 /// A backup policy's `properties`, in Azure's JSON shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!(Policy::default_policy("UTC")))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
     #[serde(default)]
@@ -137,6 +151,7 @@ pub struct Policy {
     pub time_zone: String,
     /// Instant-restore (snapshot) days; `None` takes the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 30))]
     pub instant_rp_retention_range_in_days: Option<i64>,
     pub schedule_policy: SchedulePolicy,
     pub retention_policy: RetentionPolicy,
@@ -151,6 +166,7 @@ fn utc() -> String {
 /// `schedulePolicy`. V1 uses `scheduleRunTimes` / `scheduleRunDays`; V2 uses
 /// `hourlySchedule`, `dailySchedule` or `weeklySchedule`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SchedulePolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,17 +189,21 @@ pub struct SchedulePolicy {
 
 /// V2 `hourlySchedule`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HourlySchedule {
     /// Hours between runs: 4, 6, 8 or 12.
+    #[cfg_attr(feature = "openapi", schema(minimum = 4, maximum = 12))]
     pub interval: i64,
     pub schedule_window_start_time: TimeOfDay,
-    /// Hours.
+    /// Hours, 4–24, a multiple of `interval`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 4, maximum = 24))]
     pub schedule_window_duration: i64,
 }
 
 /// V2 `dailySchedule`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DailyRunSchedule {
     pub schedule_run_times: Vec<TimeOfDay>,
@@ -191,6 +211,7 @@ pub struct DailyRunSchedule {
 
 /// V2 `weeklySchedule`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WeeklyRunSchedule {
     pub schedule_run_days: Vec<DayOfWeek>,
@@ -199,6 +220,7 @@ pub struct WeeklyRunSchedule {
 
 /// `retentionPolicy`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RetentionPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,14 +237,19 @@ pub struct RetentionPolicy {
 
 /// `retentionDuration`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RetentionDuration {
+    /// Days 7–9999, weeks 1–5163, months 1–1188 or years 1–99, as
+    /// `durationType` says.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 9999))]
     pub count: i64,
     pub duration_type: DurationType,
 }
 
 /// `dailySchedule` (retention).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DailyRetentionSchedule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -232,6 +259,7 @@ pub struct DailyRetentionSchedule {
 
 /// `weeklySchedule` (retention).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WeeklyRetentionSchedule {
     pub days_of_the_week: Vec<DayOfWeek>,
@@ -242,6 +270,7 @@ pub struct WeeklyRetentionSchedule {
 
 /// `monthlySchedule` (retention).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MonthlyRetentionSchedule {
     pub retention_schedule_format_type: RetentionScheduleFormat,
@@ -256,6 +285,7 @@ pub struct MonthlyRetentionSchedule {
 
 /// `yearlySchedule` (retention).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct YearlyRetentionSchedule {
     pub retention_schedule_format_type: RetentionScheduleFormat,
@@ -271,6 +301,7 @@ pub struct YearlyRetentionSchedule {
 
 /// `retentionScheduleDaily` (day-based format).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DailyRetentionFormat {
     pub days_of_the_month: Vec<DayOfMonth>,
@@ -278,9 +309,11 @@ pub struct DailyRetentionFormat {
 
 /// One entry of `daysOfTheMonth`: a date 1–28, or `isLast` (date ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DayOfMonth {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 28))]
     pub date: i64,
     #[serde(default)]
     pub is_last: bool,
@@ -288,6 +321,7 @@ pub struct DayOfMonth {
 
 /// `retentionScheduleWeekly` (week-based format).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WeeklyRetentionFormat {
     pub days_of_the_week: Vec<DayOfWeek>,

@@ -88,6 +88,7 @@ impl std::fmt::Display for WorkloadKind {
 
 /// What a restore does with something that already exists at the target.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Conflict {
     /// Replace it.
@@ -111,6 +112,7 @@ impl Conflict {
 
 /// The image format a disk restore writes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DiskFormat {
     #[default]

@@ -15,6 +15,7 @@ use crate::item::WorkloadKind;
 
 /// Which workloads and policy types a vault accepts (the engine is the same).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum VaultKind {
     /// Azure's Recovery Services vault: VM-style policies, `DefaultPolicy`.
@@ -45,6 +46,7 @@ impl VaultKind {
 
 /// Storage redundancy, with Azure's enum names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StorageRedundancy {
     #[default]
     LocallyRedundant,
@@ -153,6 +155,7 @@ impl<'de> Deserialize<'de> for VaultName {
 
 /// `redundancySettings`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RedundancySettings {
     #[serde(default)]
@@ -162,6 +165,7 @@ pub struct RedundancySettings {
 /// Soft-delete state (Azure's `softDeleteState`); the rules are in
 /// [`crate::guard`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SoftDeleteState {
     #[default]
     Enabled,
@@ -173,11 +177,14 @@ pub enum SoftDeleteState {
 
 /// `securitySettings.softDeleteSettings`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SoftDeleteSettings {
     #[serde(default)]
     pub soft_delete_state: SoftDeleteState,
+    /// 14–180 days.
     #[serde(default = "default_soft_delete_days")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 14, maximum = 180))]
     pub soft_delete_retention_period_in_days: i64,
 }
 
@@ -235,6 +242,7 @@ impl Default for SoftDeleteSettings {
 /// Immutability state (Azure's `immutabilitySettings.state`); the rules are
 /// in [`crate::guard`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ImmutabilityState {
     #[default]
     Disabled,
@@ -245,6 +253,7 @@ pub enum ImmutabilityState {
 
 /// `securitySettings.immutabilitySettings`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ImmutabilitySettings {
     #[serde(default)]
@@ -253,6 +262,7 @@ pub struct ImmutabilitySettings {
 
 /// `securitySettings`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SecuritySettings {
     #[serde(default)]

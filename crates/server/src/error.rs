@@ -12,20 +12,8 @@ use lifeboat_catalog::{CatalogError, Entity};
 use lifeboat_model::{ErrorCode, ModelError};
 use lifeboat_service::ServiceError;
 use lifeboat_service::error::codes;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// The JSON body of every error answer (Azure's `error` object shape).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// Stable code, e.g. `INVALID_POLICY` (docs/errors.md lists them all).
-    pub code: String,
-    /// What went wrong and what to do next.
-    pub message: String,
-    /// The field (JSON path) or resource the error is about; `null` when
-    /// none applies.
-    pub target: Option<String>,
-}
+pub use lifeboat_api::ErrorBody;
 
 /// A refused or failed request.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -6,10 +6,10 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::Uri;
 use axum::http::request::Parts;
+use lifeboat_api::{LIMIT_MAX, LIMIT_MIN, PageParams};
 use lifeboat_catalog::{MAX_PAGE, Page};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
@@ -126,29 +126,30 @@ where
     }
 }
 
-/// `?limit=&cursor=` of every list.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Rows per page, 1–1000 (default 100).
-    pub limit: Option<u32>,
-    /// The `cursor` of the previous page's `nextLink`.
-    pub cursor: Option<String>,
+/// `?limit=&cursor=` of every list (the API crate's [`PageParams`]).
+pub type PageQuery = PageParams;
+
+/// Checks a list's `limit` and turns it into the catalog's page.
+pub trait PageExt {
+    fn page(&self) -> Result<Page, ApiError>;
 }
 
-impl PageQuery {
-    pub fn page(&self) -> Result<Page, ApiError> {
+impl PageExt for PageParams {
+    fn page(&self) -> Result<Page, ApiError> {
         if let Some(l) = self.limit
-            && !(1..=MAX_PAGE).contains(&l)
+            && !(LIMIT_MIN..=MAX_PAGE).contains(&l)
         {
             return Err(ApiError::invalid_argument(
                 "limit",
-                format!("limit must be between 1 and {MAX_PAGE} (got {l})"),
+                format!("limit must be between {LIMIT_MIN} and {MAX_PAGE} (got {l})"),
             ));
         }
         Ok(Page::after(self.limit.unwrap_or(0), self.cursor.clone()))
     }
 }
+
+// The document's `limit` bounds are the catalog's.
+const _: () = assert!(MAX_PAGE == LIMIT_MAX);
 
 /// The `nextLink` of a page: the request's path and query with `cursor`
 /// set to the next page's cursor; `None` on the last page.
@@ -288,12 +289,12 @@ mod tests {
 
     #[test]
     fn bodies_name_the_failing_field() {
-        #[derive(Debug, Deserialize)]
+        #[derive(Debug, serde::Deserialize)]
         #[allow(dead_code)]
         struct B {
             a: Inner,
         }
-        #[derive(Debug, Deserialize)]
+        #[derive(Debug, serde::Deserialize)]
         #[allow(dead_code)]
         struct Inner {
             n: u32,
@@ -303,7 +304,7 @@ mod tests {
         assert_eq!(e.target.as_deref(), Some("a.n"));
         let e = parse_json::<B>(b"{").unwrap_err();
         assert_eq!(e.code, "BAD_REQUEST");
-        #[derive(Debug, Deserialize)]
+        #[derive(Debug, serde::Deserialize)]
         struct Opt {
             x: Option<u32>,
         }

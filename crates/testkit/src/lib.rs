@@ -30,6 +30,14 @@ pub fn with_database(url: &str, db: &str) -> String {
     format!("{}/{}{}", &base[..host_end], db, query)
 }
 
+/// A port on 127.0.0.1 that nothing listens on right now (bound, then
+/// released): for a server a test starts, or a client that must find no
+/// one there.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local address").port()
+}
+
 /// A suffix unique to this call among all test processes running now:
 /// process id, a clock reading and a counter.
 pub fn unique_suffix() -> String {

@@ -3,9 +3,10 @@
 //! output formats and errors as `lifeboat backup`.
 
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value, json};
+use lifeboat_api::access::{
+    CreateIdentity, CreateRoleAssignment, CreateToken, RoleAssignmentQuery,
+};
 
-use super::client::seg;
 use super::error::{CliError, Result, exit};
 use super::output::TableView;
 use super::{Ctx, GlobalOpts, TopArg, finish};
@@ -225,30 +226,31 @@ enum RoleCmd {
     },
 }
 
-fn identity_path(name: &str) -> String {
-    format!("/api/v1/identities/{}", seg(name))
-}
-
 /// Runs `lifeboat identity …`; returns the exit code.
 pub fn run_identity(a: IdentityArgs) -> u8 {
     finish(Ctx::new(&a.global).and_then(|ctx| identity(&ctx, a.cmd)))
 }
 
 fn identity(ctx: &Ctx, cmd: IdentityCmd) -> Result<u8> {
-    let v = match cmd {
-        IdentityCmd::Create { name, kind } => ctx
-            .client
-            .post("/api/v1/identities", &json!({"name": name, "kind": kind}))?,
-        IdentityCmd::List => Value::Array(ctx.client.list("/api/v1/identities", &[], None)?),
-        IdentityCmd::Show { name } => ctx.client.get(&identity_path(&name))?,
-        IdentityCmd::Disable { name } => ctx
-            .client
-            .post(&format!("{}/disable", identity_path(&name)), &json!({}))?,
-        IdentityCmd::Enable { name } => ctx
-            .client
-            .post(&format!("{}/enable", identity_path(&name)), &json!({}))?,
-    };
-    ctx.show(&v, Some(IDENTITY_VIEW))?;
+    match cmd {
+        IdentityCmd::Create { name, kind } => {
+            let v = ctx.client.create_identity(&CreateIdentity {
+                name,
+                kind: Some(kind),
+            })?;
+            ctx.show(&v, Some(IDENTITY_VIEW))?;
+        }
+        IdentityCmd::List => ctx.show(&ctx.client.list_identities()?, Some(IDENTITY_VIEW))?,
+        IdentityCmd::Show { name } => {
+            ctx.show(&ctx.client.show_identity(&name)?, Some(IDENTITY_VIEW))?
+        }
+        IdentityCmd::Disable { name } => {
+            ctx.show(&ctx.client.disable_identity(&name)?, Some(IDENTITY_VIEW))?
+        }
+        IdentityCmd::Enable { name } => {
+            ctx.show(&ctx.client.enable_identity(&name)?, Some(IDENTITY_VIEW))?
+        }
+    }
     Ok(exit::OK)
 }
 
@@ -265,28 +267,21 @@ fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<u8> {
             expires_in_days,
             expires,
         } => {
-            let mut body = Map::new();
-            body.insert("name".into(), Value::String(name));
-            if let Some(d) = expires_in_days {
-                body.insert("expiresInDays".into(), json!(d));
-            }
-            if let Some(t) = expires {
-                body.insert("expires".into(), Value::String(t));
-            }
-            let v = ctx.client.post(
-                &format!("{}/tokens", identity_path(&identity)),
-                &Value::Object(body),
-            )?;
+            let req = CreateToken {
+                name,
+                expires_in_days,
+                expires: expires
+                    .as_deref()
+                    .map(|t| super::time_arg(t, "--expires"))
+                    .transpose()?,
+            };
+            let v = ctx.client.create_token(&identity, &req)?;
             ctx.warn("save the token now: the server keeps only its hash and cannot show it again");
             ctx.show(&v, Some(NEW_TOKEN_VIEW))?;
         }
         TokenCmd::List { identity, top } => {
-            let list = ctx.client.list(
-                &format!("{}/tokens", identity_path(&identity)),
-                &[],
-                top.get(),
-            )?;
-            ctx.show(&Value::Array(list), Some(TOKEN_VIEW))?;
+            let list = top.cut(ctx.client.list_tokens(&identity)?);
+            ctx.show(&list, Some(TOKEN_VIEW))?;
         }
         TokenCmd::Revoke {
             identity,
@@ -298,10 +293,7 @@ fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<u8> {
                     "Revoke token '{name}' of '{identity}'? Clients using it will be refused."
                 ))?;
             }
-            let v = ctx.client.post(
-                &format!("{}/tokens/{}/revoke", identity_path(&identity), seg(&name)),
-                &json!({}),
-            )?;
+            let v = ctx.client.revoke_token(&identity, &name)?;
             ctx.show(&v, Some(TOKEN_VIEW))?;
         }
     }
@@ -329,27 +321,18 @@ fn role(ctx: &Ctx, cmd: RoleCmd) -> Result<u8> {
             role,
             vault,
         } => {
-            let mut body = Map::new();
-            body.insert("identity".into(), Value::String(identity));
-            body.insert("role".into(), Value::String(role));
-            if let Some(v) = vault {
-                body.insert("vault".into(), Value::String(v));
-            }
-            let v = ctx
-                .client
-                .post("/api/v1/roleAssignments", &Value::Object(body))?;
+            let v = ctx.client.create_role_assignment(&CreateRoleAssignment {
+                identity,
+                role,
+                vault,
+            })?;
             ctx.show(&v, Some(ROLE_VIEW))?;
         }
         RoleCmd::List { identity, vault } => {
-            let mut f = Vec::new();
-            if let Some(i) = identity {
-                f.push(("identity", i));
-            }
-            if let Some(v) = vault {
-                f.push(("vault", v));
-            }
-            let list = ctx.client.list("/api/v1/roleAssignments", &f, None)?;
-            ctx.show(&Value::Array(list), Some(ROLE_VIEW))?;
+            let list = ctx
+                .client
+                .list_role_assignments(&RoleAssignmentQuery { identity, vault })?;
+            ctx.show(&list, Some(ROLE_VIEW))?;
         }
         RoleCmd::Remove {
             id,
@@ -361,18 +344,14 @@ fn role(ctx: &Ctx, cmd: RoleCmd) -> Result<u8> {
             let id = match (id, identity, role) {
                 (Some(id), _, _) => id,
                 (None, Some(identity), Some(role)) => {
-                    let list = ctx.client.list(
-                        "/api/v1/roleAssignments",
-                        &[("identity", identity.clone())],
-                        None,
-                    )?;
+                    let list = ctx.client.list_role_assignments(&RoleAssignmentQuery {
+                        identity: Some(identity.clone()),
+                        vault: None,
+                    })?;
                     let want = role_key(&role);
                     list.iter()
-                        .find(|a| {
-                            role_key(super::str_field(a, "role")) == want
-                                && a.get("vault").and_then(Value::as_str) == vault.as_deref()
-                        })
-                        .and_then(|a| a.get("id").and_then(Value::as_i64))
+                        .find(|a| role_key(&a.role) == want && a.vault == vault)
+                        .map(|a| a.id)
                         .ok_or_else(|| CliError::Api {
                             status: 404,
                             code: "NOT_FOUND".into(),
@@ -395,8 +374,7 @@ fn role(ctx: &Ctx, cmd: RoleCmd) -> Result<u8> {
             if !yes {
                 super::protection::confirm(&format!("Remove role assignment {id}?"))?;
             }
-            ctx.client
-                .delete(&format!("/api/v1/roleAssignments/{id}"))?;
+            ctx.client.delete_role_assignment(id)?;
         }
     }
     Ok(exit::OK)

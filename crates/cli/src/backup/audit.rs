@@ -2,11 +2,11 @@
 //! (`GET /api/v1/audit`, `GET /api/v1/audit/verify`; docs/audit.md).
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
+use lifeboat_api::audit::{AuditOutcomeFilter, AuditQuery, AuditVerifyDto};
 
 use super::error::{CliError, Report, Result, exit};
 use super::output::TableView;
-use super::{Ctx, GlobalOpts, TopArg, finish, str_field};
+use super::{Ctx, GlobalOpts, TopArg, finish, time_arg};
 
 const VIEW: TableView = &[
     ("Seq", "seq"),
@@ -100,29 +100,33 @@ fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
             top,
         } => {
             let outcome = if failed {
-                Some("failure".to_owned())
+                Some(AuditOutcomeFilter::Failure)
             } else if succeeded {
-                Some("success".to_owned())
+                Some(AuditOutcomeFilter::Success)
             } else {
                 None
             };
-            let filters: Vec<(&str, String)> = [
-                ("from", since),
-                ("to", until),
-                ("principal", principal),
-                ("operation", operation),
-                ("target", target),
-                ("outcome", outcome),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
-            let rows = ctx.client.list("/api/v1/audit", &filters, top.get())?;
-            ctx.show(&Value::Array(rows), Some(VIEW))?;
+            let query = AuditQuery {
+                from: since
+                    .as_deref()
+                    .map(|t| time_arg(t, "--since"))
+                    .transpose()?,
+                to: until
+                    .as_deref()
+                    .map(|t| time_arg(t, "--until"))
+                    .transpose()?,
+                principal,
+                operation,
+                target,
+                outcome: outcome.as_ref().map(lifeboat_api::wire_name),
+                ..AuditQuery::default()
+            };
+            let rows = ctx.client.list_audit(&query, top.take())?;
+            ctx.show(&rows, Some(VIEW))?;
             Ok(exit::OK)
         }
         AuditCmd::Verify => {
-            let v = ctx.client.get("/api/v1/audit/verify")?;
+            let v = ctx.client.verify_audit()?;
             ctx.show(&v, Some(VERIFY_VIEW))?;
             Ok(verdict(&v))
         }
@@ -131,17 +135,18 @@ fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
 
 /// Exit code of a verification answer, with the error line on stderr when
 /// the log is not intact.
-fn verdict(v: &Value) -> u8 {
-    if v.get("valid").and_then(Value::as_bool) == Some(true) {
+fn verdict(v: &AuditVerifyDto) -> u8 {
+    if v.valid {
         return exit::OK;
     }
-    let code = match str_field(v, "code") {
-        "" => "AUDIT_CHAIN_BROKEN",
-        c => c,
+    let code = match v.code.as_deref() {
+        None | Some("") => "AUDIT_CHAIN_BROKEN",
+        Some(c) => c,
     };
-    let message = match str_field(v, "message") {
-        "" => "the audit log did not verify".to_owned(),
-        m => m.to_owned(),
+    let message = if v.message.is_empty() {
+        "the audit log did not verify".to_owned()
+    } else {
+        v.message.clone()
     };
     let err = CliError::Api {
         status: 200,
@@ -160,20 +165,34 @@ fn verdict(v: &Value) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn answer(valid: bool, code: Option<&str>, message: &str) -> AuditVerifyDto {
+        AuditVerifyDto {
+            valid,
+            checked_rows: 0,
+            head_seq: 0,
+            broken_seq: None,
+            problem: None,
+            code: code.map(str::to_owned),
+            message: message.to_owned(),
+        }
+    }
 
     #[test]
     fn verdicts() {
-        assert_eq!(verdict(&json!({"valid": true})), exit::OK);
+        assert_eq!(verdict(&answer(true, None, "")), exit::OK);
         assert_eq!(
-            verdict(&json!({"valid": false, "code": "AUDIT_CHAIN_BROKEN",
-                            "message": "seq 4: the row was edited"})),
+            verdict(&answer(
+                false,
+                Some("AUDIT_CHAIN_BROKEN"),
+                "seq 4: the row was edited"
+            )),
             exit::DAMAGE
         );
         assert_eq!(
-            verdict(&json!({"valid": false, "code": "AUDIT_KEY_MISSING", "message": "x"})),
+            verdict(&answer(false, Some("AUDIT_KEY_MISSING"), "x")),
             exit::FAILED
         );
-        assert_eq!(verdict(&json!({})), exit::DAMAGE);
+        assert_eq!(verdict(&answer(false, None, "")), exit::DAMAGE);
     }
 }

@@ -2,9 +2,7 @@
 //! because they held only soft-deleted items (docs/security.md).
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
 
-use super::client::seg;
 use super::error::{Result, exit};
 use super::output::TableView;
 use super::{Ctx, TopArg};
@@ -53,24 +51,18 @@ enum DeletedVaultCmd {
     },
 }
 
-fn path(name: &str) -> String {
-    format!("/api/v1/deleted-vaults/{}", seg(name))
-}
-
 pub fn run(ctx: &Ctx, a: DeletedVaultArgs) -> Result<u8> {
     match a.cmd {
         DeletedVaultCmd::List { top } => {
-            let list = ctx.client.list("/api/v1/deleted-vaults", &[], top.get())?;
-            ctx.show(&Value::Array(list), Some(VIEW))?;
+            let list = ctx.client.list_deleted_vaults(top.take())?;
+            ctx.show(&list, Some(VIEW))?;
         }
         DeletedVaultCmd::Show { name } => {
-            let v = ctx.client.get(&path(&name))?;
+            let v = ctx.client.show_deleted_vault(&name)?;
             ctx.show(&v, Some(VIEW))?;
         }
         DeletedVaultCmd::Undelete { name } => {
-            let v = ctx
-                .client
-                .post(&format!("{}/undelete", path(&name)), &json!({}))?;
+            let v = ctx.client.undelete_vault(&name)?;
             ctx.show(&v, Some(super::vault::VIEW))?;
         }
     }

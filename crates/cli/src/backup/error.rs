@@ -59,6 +59,13 @@ pub enum CliError {
     /// A flag, value or input file is not acceptable.
     #[error("{0}")]
     Usage(String),
+    /// A `--policy` document the model cannot read (the server's
+    /// `INVALID_POLICY`, found before sending it).
+    #[error("{message}")]
+    InvalidPolicy {
+        target: Option<String>,
+        message: String,
+    },
     /// The configuration file could not be read or written.
     #[error("{0}")]
     Config(String),
@@ -94,6 +101,7 @@ impl CliError {
             CliError::TlsUntrusted { .. } => "TLS_UNTRUSTED",
             CliError::Protocol { .. } => "BAD_RESPONSE",
             CliError::Usage(_) => "INVALID_ARGUMENT",
+            CliError::InvalidPolicy { .. } => "INVALID_POLICY",
             CliError::Config(_) => "CONFIG_ERROR",
             CliError::WaitTimeout { .. } => "WAIT_TIMEOUT",
             CliError::NotConfirmed(_) => "NOT_CONFIRMED",
@@ -103,7 +111,9 @@ impl CliError {
     /// The field or argument the error is about, when the server named one.
     pub fn target(&self) -> Option<&str> {
         match self {
-            CliError::Api { target, .. } => target.as_deref().filter(|t| !t.is_empty()),
+            CliError::Api { target, .. } | CliError::InvalidPolicy { target, .. } => {
+                target.as_deref().filter(|t| !t.is_empty())
+            }
             _ => None,
         }
     }
@@ -115,7 +125,9 @@ impl CliError {
             CliError::Unreachable { .. } => exit::UNREACHABLE,
             CliError::TlsUntrusted { .. } => exit::TLS_UNTRUSTED,
             CliError::Protocol { .. } | CliError::Config(_) => exit::FAILED,
-            CliError::Usage(_) | CliError::NotConfirmed(_) => exit::USAGE,
+            CliError::Usage(_) | CliError::InvalidPolicy { .. } | CliError::NotConfirmed(_) => {
+                exit::USAGE
+            }
             CliError::WaitTimeout { .. } => exit::TIMEOUT,
         }
     }

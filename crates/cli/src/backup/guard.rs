@@ -3,9 +3,10 @@
 //! backup vault resource-guard-mapping update|show|delete`.
 
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value, json};
+use lifeboat_api::mua::{
+    ApproveBody, AttachGuard, CreateMuaRequest, CreateResourceGuard, GuardMemberBody, RequestQuery,
+};
 
-use super::client::seg;
 use super::error::{Result, exit};
 use super::output::TableView;
 use super::{Ctx, TopArg};
@@ -172,10 +173,6 @@ enum RequestCmd {
     },
 }
 
-fn guard_path(name: &str) -> String {
-    format!("/api/v1/resourceGuards/{}", seg(name))
-}
-
 pub fn run(ctx: &Ctx, a: ResourceGuardArgs) -> Result<u8> {
     match a.cmd {
         GuardCmd::Create {
@@ -184,28 +181,20 @@ pub fn run(ctx: &Ctx, a: ResourceGuardArgs) -> Result<u8> {
             description,
             critical_operations,
         } => {
-            let mut body = Map::new();
-            body.insert("name".into(), Value::String(name));
-            if let Some(o) = owner {
-                body.insert("owner".into(), Value::String(o));
-            }
-            if let Some(d) = description {
-                body.insert("description".into(), Value::String(d));
-            }
-            if let Some(ops) = critical_operations {
-                body.insert("criticalOperations".into(), json!(ops));
-            }
-            let v = ctx
-                .client
-                .post("/api/v1/resourceGuards", &Value::Object(body))?;
+            let v = ctx.client.create_guard(&CreateResourceGuard {
+                name,
+                owner,
+                description,
+                critical_operations,
+            })?;
             ctx.show(&v, Some(GUARD_VIEW))?;
         }
         GuardCmd::List { top } => {
-            let list = ctx.client.list("/api/v1/resourceGuards", &[], top.get())?;
-            ctx.show(&Value::Array(list), Some(GUARD_VIEW))?;
+            let list = top.cut(ctx.client.list_guards()?);
+            ctx.show(&list, Some(GUARD_VIEW))?;
         }
         GuardCmd::Show { name } => {
-            let v = ctx.client.get(&guard_path(&name))?;
+            let v = ctx.client.show_guard(&name)?;
             ctx.show(&v, Some(GUARD_VIEW))?;
         }
         GuardCmd::Delete { name, yes } => {
@@ -214,22 +203,17 @@ pub fn run(ctx: &Ctx, a: ResourceGuardArgs) -> Result<u8> {
                     "Are you sure you want to delete resource guard '{name}'?"
                 ))?;
             }
-            ctx.client.delete(&guard_path(&name))?;
+            ctx.client.delete_guard(&name)?;
         }
         GuardCmd::Member(m) => match m.cmd {
             MemberCmd::Add { guard, identity } => {
-                let v = ctx.client.post(
-                    &format!("{}/members", guard_path(&guard)),
-                    &json!({"identity": identity}),
-                )?;
+                let v = ctx
+                    .client
+                    .add_guard_member(&guard, &GuardMemberBody { identity })?;
                 ctx.show(&v, Some(GUARD_VIEW))?;
             }
             MemberCmd::Remove { guard, identity } => {
-                ctx.client.delete(&format!(
-                    "{}/members/{}",
-                    guard_path(&guard),
-                    seg(&identity)
-                ))?;
+                ctx.client.remove_guard_member(&guard, &identity)?;
             }
         },
         GuardCmd::Request(r) => run_request(ctx, r.cmd)?,
@@ -244,45 +228,27 @@ fn run_request(ctx: &Ctx, cmd: RequestCmd) -> Result<()> {
             operation,
             target,
         } => {
-            let mut body = json!({"operation": operation});
-            if let Some(t) = target {
-                body["target"] = Value::String(t);
-            }
-            let v = ctx.client.post(
-                &format!("/api/v1/vaults/{}/resourceGuard/requests", seg(&vault)),
-                &body,
-            )?;
+            let v = ctx
+                .client
+                .create_request(&vault, &CreateMuaRequest { operation, target })?;
             ctx.show(&v, Some(REQUEST_VIEW))?;
         }
         RequestCmd::List { guard, status, top } => {
-            let mut q = Vec::new();
-            if let Some(s) = status {
-                q.push(("status", s));
-            }
-            let path = format!("{}/requests", guard_path(&guard));
-            let list = ctx.client.list(&path, &q, top.get())?;
-            ctx.show(&Value::Array(list), Some(REQUEST_VIEW))?;
+            let list = top.cut(ctx.client.list_requests(&guard, &RequestQuery { status })?);
+            ctx.show(&list, Some(REQUEST_VIEW))?;
         }
         RequestCmd::Approve {
             guard,
             id,
             valid_for_minutes,
         } => {
-            let mut body = json!({});
-            if let Some(m) = valid_for_minutes {
-                body["validForMinutes"] = json!(m);
-            }
-            let v = ctx.client.post(
-                &format!("{}/requests/{id}/approve", guard_path(&guard)),
-                &body,
-            )?;
+            let v = ctx
+                .client
+                .approve_request(&guard, id, &ApproveBody { valid_for_minutes })?;
             ctx.show(&v, Some(REQUEST_VIEW))?;
         }
         RequestCmd::Reject { guard, id } => {
-            let v = ctx.client.post(
-                &format!("{}/requests/{id}/reject", guard_path(&guard)),
-                &json!({}),
-            )?;
+            let v = ctx.client.reject_request(&guard, id)?;
             ctx.show(&v, Some(REQUEST_VIEW))?;
         }
     }
@@ -325,20 +291,16 @@ enum MappingCmd {
     },
 }
 
-fn mapping_path(vault: &str) -> String {
-    format!("/api/v1/vaults/{}/resourceGuard", seg(vault))
-}
-
 pub fn run_mapping(ctx: &Ctx, a: MappingArgs) -> Result<u8> {
     match a.cmd {
         MappingCmd::Update { vault, guard } => {
             let v = ctx
                 .client
-                .put(&mapping_path(&vault), &json!({"guardName": guard}))?;
+                .attach_guard(&vault, &AttachGuard { guard_name: guard })?;
             ctx.show(&v, Some(MAPPING_VIEW))?;
         }
         MappingCmd::Show { vault } => {
-            let v = ctx.client.get(&mapping_path(&vault))?;
+            let v = ctx.client.show_mapping(&vault)?;
             ctx.show(&v, Some(MAPPING_VIEW))?;
         }
         MappingCmd::Delete { vault, yes } => {
@@ -347,7 +309,7 @@ pub fn run_mapping(ctx: &Ctx, a: MappingArgs) -> Result<u8> {
                     "Are you sure you want to detach the resource guard of vault '{vault}'?"
                 ))?;
             }
-            ctx.client.delete(&mapping_path(&vault))?;
+            ctx.client.detach_guard(&vault)?;
         }
     }
     Ok(exit::OK)

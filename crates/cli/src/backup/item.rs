@@ -1,12 +1,10 @@
 //! `lifeboat backup item list|show|set-policy`.
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use lifeboat_api::items::PolicyRef;
 
-use super::client::seg;
 use super::error::{Result, exit};
 use super::output::TableView;
-use super::vault::vault_path;
 use super::{Ctx, TopArg};
 
 pub const VIEW: TableView = &[
@@ -72,13 +70,11 @@ enum ItemCmd {
 pub fn run(ctx: &Ctx, a: ItemArgs) -> Result<u8> {
     match a.cmd {
         ItemCmd::List { vault, top } => {
-            let list = ctx
-                .client
-                .list(&format!("{}/items", vault_path(&vault)), &[], top.get())?;
-            ctx.show(&Value::Array(list), Some(VIEW))?;
+            let list = ctx.client.list_items(&vault, top.take())?;
+            ctx.show(&list, Some(VIEW))?;
         }
         ItemCmd::Show { vault, name } => {
-            let item = ctx.client.get(&item_path(&vault, &name))?;
+            let item = ctx.client.show_item(&vault, &name)?;
             ctx.show(&item, Some(VIEW))?;
         }
         ItemCmd::SetPolicy {
@@ -86,16 +82,11 @@ pub fn run(ctx: &Ctx, a: ItemArgs) -> Result<u8> {
             name,
             policy,
         } => {
-            let item = ctx.client.post(
-                &format!("{}/policy", item_path(&vault, &name)),
-                &json!({"policy": policy}),
-            )?;
+            let item = ctx
+                .client
+                .change_policy(&vault, &name, &PolicyRef { policy })?;
             ctx.show(&item, Some(VIEW))?;
         }
     }
     Ok(exit::OK)
-}
-
-pub fn item_path(vault: &str, item: &str) -> String {
-    format!("{}/items/{}", vault_path(vault), seg(item))
 }

@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use lifeboat_api::jobs::{JobDto, JobQuery};
+use lifeboat_model::job::JobErrorDetail;
 
-use super::client::seg;
 use super::error::{CliError, Result, exit};
 use super::output::TableView;
-use super::{Ctx, TopArg, id_text, str_field};
+use super::{Ctx, TopArg, job_id, time_arg};
 
 pub const VIEW: TableView = &[
     ("Name", "to_string(id)"),
@@ -23,9 +23,6 @@ pub const VIEW: TableView = &[
 
 /// Failed polls in a row (about a second apart) `--wait` tolerates.
 const MAX_UNREACHABLE_POLLS: u32 = 30;
-
-/// Statuses a job does not leave.
-const TERMINAL: [&str; 4] = ["Completed", "CompletedWithWarnings", "Failed", "Cancelled"];
 
 #[derive(Args)]
 pub struct JobArgs {
@@ -109,108 +106,77 @@ pub fn run(ctx: &Ctx, a: JobArgs) -> Result<u8> {
             to,
             top,
         } => {
-            let filters: Vec<(&str, String)> = [
-                ("vault", vault),
-                ("item", item),
-                ("state", status),
-                ("type", operation),
-                ("from", from),
-                ("to", to),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
-            let jobs = ctx.client.list("/api/v1/jobs", &filters, top.get())?;
-            ctx.show(&Value::Array(jobs), Some(VIEW))?;
+            let query = JobQuery {
+                vault,
+                item,
+                job_type: operation,
+                state: status,
+                from: from.as_deref().map(|t| time_arg(t, "--from")).transpose()?,
+                to: to.as_deref().map(|t| time_arg(t, "--to")).transpose()?,
+                ..JobQuery::default()
+            };
+            let jobs = ctx.client.list_jobs(&query, top.take())?;
+            ctx.show(&jobs, Some(VIEW))?;
             Ok(exit::OK)
         }
         JobCmd::Show { id } => {
-            let job = ctx.client.get(&job_path(&id))?;
+            let job = ctx.client.show_job(job_id(&id, "--id")?)?;
             ctx.show(&job, Some(VIEW))?;
             Ok(exit::OK)
         }
         JobCmd::Wait { id, timeout } => {
-            let job = wait(ctx, &id, timeout.map(Duration::from_secs))?;
+            let job = wait(ctx, job_id(&id, "--id")?, timeout.map(Duration::from_secs))?;
             conclude(ctx, job)
         }
         JobCmd::Stop { id, wait: w } => {
-            let answer = ctx
-                .client
-                .post(&format!("{}/cancel", job_path(&id)), &json!({}))?;
+            let id = job_id(&id, "--id")?;
+            let job = ctx.client.cancel_job(id)?;
             if w {
-                let job = wait(ctx, &id, None)?;
+                let job = wait(ctx, id, None)?;
                 return conclude(ctx, job);
             }
-            let job = if answer.is_null() {
-                ctx.client.get(&job_path(&id))?
-            } else {
-                answer
-            };
             ctx.show(&job, Some(VIEW))?;
             Ok(exit::OK)
         }
     }
 }
 
-fn job_path(id: &str) -> String {
-    format!("/api/v1/jobs/{}", seg(id))
-}
-
-/// The job in an answer that started one (202): the job itself, or a
-/// `job` field of it.
-pub fn job_of(answer: &Value) -> Option<&Value> {
-    if answer.get("jobType").is_some() && answer.get("id").is_some() {
-        return Some(answer);
-    }
-    answer.get("job").filter(|j| j.is_object())
-}
-
 /// After a command started a job: print it, or wait for it with `--wait`
 /// and print how it ended.
-pub fn started(ctx: &Ctx, answer: Value, wait_for_it: bool) -> Result<u8> {
+pub fn started(ctx: &Ctx, job: JobDto, wait_for_it: bool) -> Result<u8> {
     if !wait_for_it {
-        ctx.show(&answer, job_of(&answer).map(|_| VIEW))?;
+        ctx.show(&job, Some(VIEW))?;
         return Ok(exit::OK);
     }
-    let id = job_of(&answer)
-        .and_then(|j| j.get("id"))
-        .and_then(id_text)
-        .ok_or_else(|| CliError::Protocol {
-            url: ctx.client.base().to_owned(),
-            detail: format!("the server started no job to wait for: {answer}"),
-        })?;
-    let job = wait(ctx, &id, None)?;
+    let job = wait(ctx, job.id, None)?;
     conclude(ctx, job)
 }
 
 /// Prints a finished job and turns its status into an exit code (or an
 /// error naming the job's first error).
-pub fn conclude(ctx: &Ctx, job: Value) -> Result<u8> {
+pub fn conclude(ctx: &Ctx, job: JobDto) -> Result<u8> {
     ctx.show(&job, Some(VIEW))?;
-    let id = job.get("id").and_then(id_text).unwrap_or_default();
-    match str_field(&job, "status") {
+    let id = job.id.to_string();
+    match job.status.as_str() {
         "Completed" => Ok(exit::OK),
         "CompletedWithWarnings" => {
-            for w in details(&job, "warnings") {
+            for w in details(&job.warnings) {
                 ctx.warn(&format!("job {id}: ({}) {}", w.0, w.1));
             }
             Ok(exit::WARNINGS)
         }
         status => {
-            let (code, message) = details(&job, "errors")
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| {
-                    (
-                        if status == "Cancelled" {
-                            "JOB_CANCELLED"
-                        } else {
-                            "JOB_FAILED"
-                        }
-                        .to_owned(),
-                        String::new(),
-                    )
-                });
+            let (code, message) = details(&job.errors).into_iter().next().unwrap_or_else(|| {
+                (
+                    if status == "Cancelled" {
+                        "JOB_CANCELLED"
+                    } else {
+                        "JOB_FAILED"
+                    }
+                    .to_owned(),
+                    String::new(),
+                )
+            });
             let message = if message.is_empty() {
                 format!("job {id} ended {status}")
             } else {
@@ -226,33 +192,23 @@ pub fn conclude(ctx: &Ctx, job: Value) -> Result<u8> {
     }
 }
 
-/// `(errorCode, errorString)` of a job's `warnings` or `errors`.
-fn details(job: &Value, key: &str) -> Vec<(String, String)> {
-    job.get(key)
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .map(|d| {
-                    let code = d
-                        .get("errorCode")
-                        .or_else(|| d.get("code"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("UNKNOWN");
-                    let text = d
-                        .get("errorString")
-                        .or_else(|| d.get("message"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    (code.to_owned(), text.to_owned())
-                })
-                .collect()
+/// `(errorCode, errorString)` of a job's warnings or errors.
+fn details(list: &[JobErrorDetail]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|d| {
+            let code = if d.error_code.is_empty() {
+                "UNKNOWN"
+            } else {
+                d.error_code.as_str()
+            };
+            (code.to_owned(), d.error_string.clone())
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Polls a job until it ends (or `timeout` runs out), drawing its progress
 /// on a terminal.
-pub fn wait(ctx: &Ctx, id: &str, timeout: Option<Duration>) -> Result<Value> {
+pub fn wait(ctx: &Ctx, id: i64, timeout: Option<Duration>) -> Result<JobDto> {
     let started = Instant::now();
     let bar = ctx.progress.then(|| {
         let b = indicatif::ProgressBar::new(100);
@@ -261,7 +217,7 @@ pub fn wait(ctx: &Ctx, id: &str, timeout: Option<Duration>) -> Result<Value> {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        b.set_prefix(id.to_owned());
+        b.set_prefix(id.to_string());
         b
     });
     let mut delay = Duration::from_millis(250);
@@ -269,7 +225,7 @@ pub fn wait(ctx: &Ctx, id: &str, timeout: Option<Duration>) -> Result<Value> {
     // a few failed connections before giving up.
     let mut unreachable = 0u32;
     let result = loop {
-        let job = match ctx.client.get(&job_path(id)) {
+        let job = match ctx.client.show_job(id).map_err(CliError::from) {
             Ok(j) => {
                 unreachable = 0;
                 j
@@ -287,8 +243,7 @@ pub fn wait(ctx: &Ctx, id: &str, timeout: Option<Duration>) -> Result<Value> {
             }
             Err(e) => break Err(e),
         };
-        let status = str_field(&job, "status").to_owned();
-        if TERMINAL.contains(&status.as_str()) {
+        if job.is_terminal() {
             break Ok(job);
         }
         if let Some(b) = &bar {
@@ -300,8 +255,8 @@ pub fn wait(ctx: &Ctx, id: &str, timeout: Option<Duration>) -> Result<Value> {
             && started.elapsed() >= t
         {
             break Err(CliError::WaitTimeout {
-                id: id.to_owned(),
-                status,
+                id: id.to_string(),
+                status: job.status,
                 seconds: t.as_secs(),
             });
         }
@@ -320,23 +275,22 @@ pub fn wait(ctx: &Ctx, id: &str, timeout: Option<Duration>) -> Result<Value> {
 }
 
 /// Percent and a short status text for the progress line.
-pub fn progress_line(job: &Value) -> (u64, String) {
-    let p = job.get("progress");
-    let num = |k: &str| p.and_then(|p| p.get(k)).and_then(Value::as_f64);
-    let percent = num("percent").unwrap_or(0.0).clamp(0.0, 100.0);
-    let mut parts = vec![str_field(job, "status").to_owned()];
-    if let Some(done) = num("bytesDone") {
-        let mut s = human_bytes(done);
-        if let Some(total) = num("bytesTotal") {
-            s.push_str(&format!("/{}", human_bytes(total)));
+pub fn progress_line(job: &JobDto) -> (u64, String) {
+    let p = &job.progress;
+    let percent = p.percent.unwrap_or(0.0).clamp(0.0, 100.0);
+    let mut parts = vec![job.status.clone()];
+    // Nothing counted yet (a queued job): the status says it all.
+    let started = p.bytes_done > 0 || p.bytes_total.is_some() || p.files_done > 0;
+    if started {
+        let mut s = human_bytes(p.bytes_done as f64);
+        if let Some(total) = p.bytes_total {
+            s.push_str(&format!("/{}", human_bytes(total as f64)));
         }
         parts.push(s);
+        parts.push(format!("{} files", p.files_done));
     }
-    if let Some(files) = num("filesDone") {
-        parts.push(format!("{files} files"));
-    }
-    if let Some(eta) = num("etaSeconds") {
-        parts.push(format!("ETA {}s", eta.round()));
+    if let Some(eta) = p.eta_seconds {
+        parts.push(format!("ETA {eta}s"));
     }
     (percent.round() as u64, parts.join(" "))
 }
@@ -360,44 +314,64 @@ fn human_bytes(n: f64) -> String {
 mod tests {
     use super::*;
     use crate::backup::error::job_exit_code;
+    use lifeboat_api::jobs::ProgressDto;
 
-    #[test]
-    fn the_job_is_found_in_start_answers() {
-        let bare = json!({"id": 7, "jobType": "Backup", "status": "Queued"});
-        assert_eq!(job_of(&bare), Some(&bare));
-        let wrapped =
-            json!({"item": {"name": "x"}, "job": {"id": "8", "jobType": "DeleteBackupData"}});
-        assert_eq!(
-            job_of(&wrapped).and_then(|j| j.get("id")).and_then(id_text),
-            Some("8".to_owned())
-        );
-        assert_eq!(job_of(&json!({"name": "item"})), None);
+    fn job(status: &str, progress: ProgressDto) -> JobDto {
+        JobDto {
+            id: 7,
+            job_type: "Backup".into(),
+            vault: Some("v".into()),
+            item: None,
+            status: status.into(),
+            queued_time: chrono::Utc::now(),
+            start_time: None,
+            end_time: None,
+            duration: None,
+            progress,
+            tasks: vec![],
+            warnings: vec![],
+            errors: vec![],
+        }
     }
 
     #[test]
     fn progress_line_reads_the_progress_object() {
-        let job = json!({"status": "InProgress", "progress": {
-            "bytesDone": 1536, "bytesTotal": 3072, "filesDone": 3, "percent": 50.4, "etaSeconds": 12.2}});
-        let (pos, msg) = progress_line(&job);
+        let j = job(
+            "InProgress",
+            ProgressDto {
+                bytes_done: 1536,
+                bytes_total: Some(3072),
+                files_done: 3,
+                files_total: None,
+                percent: Some(50.4),
+                eta_seconds: Some(12),
+            },
+        );
+        let (pos, msg) = progress_line(&j);
         assert_eq!(pos, 50);
         assert_eq!(msg, "InProgress 1.5 KiB/3.0 KiB 3 files ETA 12s");
-        let (pos, msg) = progress_line(&json!({"status": "Queued"}));
+        let (pos, msg) = progress_line(&job("Queued", ProgressDto::default()));
         assert_eq!((pos, msg.as_str()), (0, "Queued"));
     }
 
     #[test]
-    fn details_take_azure_or_plain_names() {
-        let job = json!({"errors": [{"errorCode": "SERVER_LOST", "errorString": "gone"}],
-                         "warnings": [{"code": "FILE_CHANGED", "message": "/a changed"}]});
+    fn details_take_the_job_errors() {
+        let d = |c: &str, m: &str| JobErrorDetail {
+            error_code: c.into(),
+            error_string: m.into(),
+            recommendations: vec![],
+        };
         assert_eq!(
-            details(&job, "errors"),
+            details(&[d("SERVER_LOST", "gone")]),
             vec![("SERVER_LOST".into(), "gone".into())]
         );
         assert_eq!(
-            details(&job, "warnings"),
-            vec![("FILE_CHANGED".into(), "/a changed".into())]
+            details(&[d("", "/a changed")]),
+            vec![("UNKNOWN".into(), "/a changed".into())]
         );
-        assert!(details(&job, "missing").is_empty());
+        assert!(details(&[]).is_empty());
         assert_eq!(job_exit_code("STORAGE_FULL"), exit::STORAGE_FULL);
+        assert!(job("Cancelled", ProgressDto::default()).is_terminal());
+        assert!(!job("Cancelling", ProgressDto::default()).is_terminal());
     }
 }

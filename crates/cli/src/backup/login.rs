@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 use clap::Args;
 use serde_json::json;
 
-use super::client::Client;
+use super::client::{connect, take};
 use super::config::{Config, DEFAULT_SERVER, config_path, normalize_server};
 use super::error::{CliError, Result, exit};
 use super::finish;
@@ -75,8 +75,8 @@ fn login(a: LoginArgs) -> Result<u8> {
     // Any authenticated call proves the token; the smallest list will do.
     // FORBIDDEN still proves it: the token is valid, its roles just do not
     // include reading vaults (an Agent token, say).
-    let client = Client::with_ca(server.clone(), Some(token.clone()), a.ca_file.as_deref())?;
-    match client.list("/api/v1/vaults", &[], Some(1)) {
+    let client = connect(server.clone(), Some(token.clone()), a.ca_file.as_deref())?;
+    match client.list_vaults(take(Some(1))).map_err(CliError::from) {
         Ok(_) => {}
         Err(CliError::Api { status: 403, .. }) => {}
         Err(e) => return Err(e),

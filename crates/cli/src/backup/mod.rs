@@ -2,11 +2,12 @@
 //! Lifeboat server's REST API (`/api/v1`, docs/service.md).
 //!
 //! Shape: each resource module (vault, policy, protection, item,
-//! recoverypoint, restore, job) turns its flags into one or a few API calls
-//! and hands the JSON answer to [`output`], which applies `--query` and
-//! prints json, jsonc, yaml, tsv, table or nothing, as az does. The client
-//! is blocking (`reqwest`): a command is a short sequence of requests, and
-//! waiting for a job is a poll loop. Errors print as `ERROR: (CODE) message`
+//! recoverypoint, restore, job) turns its flags into one or a few calls of
+//! the typed API client (`lifeboat_api::client`: the request and answer
+//! types the server itself uses) and hands the answer to [`output`], which
+//! applies `--query` and prints json, jsonc, yaml, tsv, table or nothing,
+//! as az does. The client is blocking: a command is a short sequence of
+//! requests, and waiting for a job is a poll loop. Errors print as `ERROR: (CODE) message`
 //! on stderr and map to the exit codes in docs/cli-backup.md.
 //!
 //! Where the server is and which token to send: `--server` (or
@@ -34,12 +35,11 @@ mod vault;
 use std::io::{IsTerminal, Write};
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
-
-use client::Client;
 use config::{Config, DEFAULT_SERVER, config_path, normalize_server};
 use error::{CliError, Report, Result};
+use lifeboat_api::client::Client;
 use output::{Format, Style, TableView};
+use serde::Serialize;
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -156,7 +156,7 @@ impl Ctx {
             .or_else(|| cfg.token_for(&server).map(str::to_owned));
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Ok(Ctx {
-            client: Client::with_ca(server, token, g.ca_file.as_deref())?,
+            client: client::connect(server, token, g.ca_file.as_deref())?,
             style: Style {
                 format: g.output,
                 query: g.query.clone(),
@@ -168,8 +168,12 @@ impl Ctx {
     }
 
     /// Prints a result in the chosen format.
-    pub fn show(&self, value: &Value, view: Option<TableView>) -> Result<()> {
-        let text = output::render(value, &self.style, view)?;
+    pub fn show(&self, value: &impl Serialize, view: Option<TableView>) -> Result<()> {
+        let value = serde_json::to_value(value).map_err(|e| CliError::Protocol {
+            url: self.client.base().to_owned(),
+            detail: format!("cannot show the answer: {e}"),
+        })?;
+        let text = output::render(&value, &self.style, view)?;
         write_stdout(&text);
         Ok(())
     }
@@ -188,20 +192,6 @@ pub(crate) fn write_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
-/// A string field of an API object, or "".
-pub(crate) fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-/// An id as the API gives it (string or number), as text.
-pub(crate) fn id_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// `--top`: how many elements a list command fetches at most.
 #[derive(Args, Clone, Copy)]
 pub struct TopArg {
@@ -214,6 +204,37 @@ impl TopArg {
     pub fn get(self) -> Option<usize> {
         self.top.map(|t| t as usize)
     }
+
+    /// How much of a paged list to read.
+    pub fn take(self) -> lifeboat_api::client::Take {
+        client::take(self.get())
+    }
+
+    /// The first `--top` rows of a list the server answers whole.
+    pub fn cut<T>(self, mut rows: Vec<T>) -> Vec<T> {
+        if let Some(t) = self.get() {
+            rows.truncate(t);
+        }
+        rows
+    }
+}
+
+/// A job id from a flag.
+pub(crate) fn job_id(id: &str, arg: &str) -> Result<i64> {
+    id.trim()
+        .parse()
+        .map_err(|_| CliError::Usage(format!("argument {arg}: {id:?} is not a job id (a number)")))
+}
+
+/// An RFC 3339 time from a flag.
+pub(crate) fn time_arg(s: &str, arg: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            CliError::Usage(format!(
+                "argument {arg}: {s:?} is not an RFC 3339 time: {e}"
+            ))
+        })
 }
 
 /// Makes a local path absolute against the current folder. The server runs

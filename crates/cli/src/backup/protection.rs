@@ -3,13 +3,15 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
-use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use clap::{ArgGroup, Args, Subcommand};
-use serde_json::{Map, Value, json};
+use lifeboat_api::items::{BackupNow, EnableProtection, PolicyRef, StopProtection};
+use lifeboat_model::item::{StopMode, WorkloadKind};
+use lifeboat_model::source::Source;
 
+use super::client::Stopped;
 use super::error::{CliError, Result, exit};
-use super::item::{VIEW as ITEM_VIEW, item_path};
-use super::vault::vault_path;
+use super::item::VIEW as ITEM_VIEW;
 use super::{Ctx, absolute, job};
 
 #[derive(Args)]
@@ -140,26 +142,18 @@ pub fn run(ctx: &Ctx, a: ProtectionArgs) -> Result<u8> {
             disk,
             name,
         } => {
-            let (workload, source) = match (path, disk) {
-                (Some(p), None) => ("path", absolute(&p, "--path")?),
-                (None, Some(d)) => ("disk", absolute(&d, "--disk")?),
+            let source = match (path, disk) {
+                (Some(p), None) => Source::new(WorkloadKind::Path, absolute(&p, "--path")?),
+                (None, Some(d)) => Source::new(WorkloadKind::Disk, absolute(&d, "--disk")?),
                 _ => {
                     return Err(CliError::Usage(
                         "give exactly one of --path and --disk".into(),
                     ));
                 }
             };
-            let mut body = Map::new();
-            if let Some(n) = name {
-                body.insert("name".into(), Value::String(n));
-            }
-            body.insert("workload".into(), json!(workload));
-            body.insert("source".into(), json!(source));
-            body.insert("policy".into(), json!(policy));
-            let item = ctx.client.post(
-                &format!("{}/items", vault_path(&vault)),
-                &Value::Object(body),
-            )?;
+            let item = ctx
+                .client
+                .enable_protection(&vault, &EnableProtection::new(name, &source, policy))?;
             ctx.show(&item, Some(ITEM_VIEW))?;
             Ok(exit::OK)
         }
@@ -169,15 +163,14 @@ pub fn run(ctx: &Ctx, a: ProtectionArgs) -> Result<u8> {
             retain_until,
             wait,
         } => {
-            let mut body = Map::new();
-            if let Some(r) = retain_until {
-                body.insert("retainUntil".into(), json!(parse_retain_until(&r)?));
-            }
-            let answer = ctx.client.post(
-                &format!("{}/backup", item_path(&vault, &item)),
-                &Value::Object(body),
-            )?;
-            job::started(ctx, answer, wait)
+            let req = BackupNow {
+                retain_until: retain_until
+                    .as_deref()
+                    .map(parse_retain_until)
+                    .transpose()?,
+            };
+            let job = ctx.client.backup_now(&vault, &item, &req)?;
+            job::started(ctx, job, wait)
         }
         ProtectionCmd::Disable {
             vault,
@@ -189,11 +182,11 @@ pub fn run(ctx: &Ctx, a: ProtectionArgs) -> Result<u8> {
             wait,
         } => {
             let mode = if delete_data {
-                "delete-data"
+                StopMode::DeleteData
             } else if retain_as_per_policy {
-                "retain-as-per-policy"
+                StopMode::RetainAsPerPolicy
             } else if retain_data {
-                "retain-data"
+                StopMode::RetainData
             } else {
                 return Err(CliError::Usage(
                     "give one of --retain-data, --retain-as-per-policy, --delete-data".into(),
@@ -204,24 +197,22 @@ pub fn run(ctx: &Ctx, a: ProtectionArgs) -> Result<u8> {
                     "Delete every recovery point of item '{item}' in vault '{vault}'? This cannot be undone."
                 ))?;
             }
-            let answer = ctx.client.post(
-                &format!("{}/stop", item_path(&vault, &item)),
-                &json!({"mode": mode}),
-            )?;
-            if job::job_of(&answer).is_some() {
-                return job::started(ctx, answer, wait);
+            match ctx
+                .client
+                .stop_protection(&vault, &item, &StopProtection::new(mode))?
+            {
+                Stopped::Deleting(job) => job::started(ctx, *job, wait),
+                Stopped::Item(it) => {
+                    if wait {
+                        ctx.warn("--wait has no effect: no job was started");
+                    }
+                    ctx.show(&it, Some(ITEM_VIEW))?;
+                    Ok(exit::OK)
+                }
             }
-            if wait {
-                ctx.warn("--wait has no effect: no job was started");
-            }
-            ctx.show(&answer, Some(ITEM_VIEW))?;
-            Ok(exit::OK)
         }
         ProtectionCmd::Undelete { vault, item } => {
-            let answer = ctx.client.post(
-                &format!("{}/undelete", item_path(&vault, &item)),
-                &json!({}),
-            )?;
+            let answer = ctx.client.undelete_item(&vault, &item)?;
             ctx.show(&answer, Some(ITEM_VIEW))?;
             Ok(exit::OK)
         }
@@ -230,10 +221,9 @@ pub fn run(ctx: &Ctx, a: ProtectionArgs) -> Result<u8> {
             item,
             policy,
         } => {
-            let answer = ctx.client.post(
-                &format!("{}/resume", item_path(&vault, &item)),
-                &json!({"policy": policy}),
-            )?;
+            let answer = ctx
+                .client
+                .resume_protection(&vault, &item, &PolicyRef { policy })?;
             ctx.show(&answer, Some(ITEM_VIEW))?;
             Ok(exit::OK)
         }
@@ -242,18 +232,15 @@ pub fn run(ctx: &Ctx, a: ProtectionArgs) -> Result<u8> {
 
 /// `--retain-until`: `dd-mm-yyyy` (az's form) or `yyyy-mm-dd`, kept through
 /// the end of that day in UTC, or an RFC 3339 time.
-pub fn parse_retain_until(s: &str) -> Result<String> {
+pub fn parse_retain_until(s: &str) -> Result<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t
-            .with_timezone(&Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        return Ok(t.with_timezone(&Utc));
     }
     let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN);
     for fmt in ["%d-%m-%Y", "%Y-%m-%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
-            let t = Utc.from_utc_datetime(&d.and_time(end_of_day));
-            return Ok(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            return Ok(Utc.from_utc_datetime(&d.and_time(end_of_day)));
         }
     }
     Err(CliError::Usage(format!(
@@ -284,6 +271,11 @@ pub fn confirm(question: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time as it goes on the wire.
+    fn parse_retain_until(s: &str) -> Result<String> {
+        super::parse_retain_until(s).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
 
     #[test]
     fn retain_until_accepts_az_dates_iso_dates_and_times() {

@@ -1,13 +1,11 @@
 //! `lifeboat backup recoverypoint list|show`.
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
+use lifeboat_api::points::PointQuery;
 
-use super::client::seg;
 use super::error::{CliError, Result, exit};
-use super::item::item_path;
 use super::output::TableView;
-use super::{Ctx, TopArg, id_text};
+use super::{Ctx, TopArg};
 
 pub const VIEW: TableView = &[
     ("Name", "id"),
@@ -71,29 +69,20 @@ pub fn run(ctx: &Ctx, a: RecoveryPointArgs) -> Result<u8> {
             include_deleted,
             top,
         } => {
-            let filters: Vec<(&str, String)> = if include_deleted {
-                vec![("includeDeleted", "true".to_owned())]
-            } else {
-                Vec::new()
+            let query = PointQuery {
+                include_deleted: include_deleted.then_some(true),
+                ..PointQuery::default()
             };
-            let list = ctx
-                .client
-                .list(&points_path(&vault, &item), &filters, top.get())?;
-            ctx.show(&Value::Array(list), Some(VIEW))?;
+            let list = ctx.client.list_points(&vault, &item, &query, top.take())?;
+            ctx.show(&list, Some(VIEW))?;
         }
         PointCmd::Show { vault, item, point } => {
             let id = resolve_point(ctx, &vault, &item, &point)?;
-            let p = ctx
-                .client
-                .get(&format!("{}/{}", points_path(&vault, &item), seg(&id)))?;
+            let p = ctx.client.show_point(&vault, &item, &id)?;
             ctx.show(&p, Some(VIEW))?;
         }
     }
     Ok(exit::OK)
-}
-
-pub fn points_path(vault: &str, item: &str) -> String {
-    format!("{}/points", item_path(vault, item))
 }
 
 /// A point id, with `latest` looked up as the newest point of the item.
@@ -101,11 +90,17 @@ pub fn resolve_point(ctx: &Ctx, vault: &str, item: &str, point: &str) -> Result<
     if !point.eq_ignore_ascii_case("latest") {
         return Ok(point.to_owned());
     }
-    let newest = ctx.client.list(&points_path(vault, item), &[], Some(1))?;
+    let newest = ctx.client.list_points(
+        vault,
+        item,
+        &PointQuery::default(),
+        TopArg { top: Some(1) }.take(),
+    )?;
     newest
-        .first()
-        .and_then(|p| p.get("id"))
-        .and_then(id_text)
+        .into_iter()
+        .next()
+        .map(|p| p.id)
+        .filter(|id| !id.is_empty())
         .ok_or_else(|| CliError::Api {
             status: 404,
             code: "POINT_NOT_FOUND".into(),

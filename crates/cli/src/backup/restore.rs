@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
-use serde_json::{Map, Value, json};
+use lifeboat_api::points::RestoreRequest;
+use lifeboat_model::source::{Conflict, DiskFormat};
 
-use super::client::seg;
 use super::error::{CliError, Result};
-use super::recoverypoint::{points_path, resolve_point};
+use super::recoverypoint::resolve_point;
 use super::{Ctx, absolute, job};
 
 #[derive(Args)]
@@ -100,9 +100,9 @@ pub fn run(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
             wait,
         } => {
             let target = match (target_path, original_location) {
-                (_, true) => "original".to_owned(),
-                (Some(p), false) if p.as_os_str() == "original" => "original".to_owned(),
-                (Some(p), false) => absolute(&p, "--target-path")?,
+                (_, true) => None,
+                (Some(p), false) if p.as_os_str() == "original" => None,
+                (Some(p), false) => Some(absolute(&p, "--target-path")?),
                 (None, false) => {
                     return Err(CliError::Usage(
                         "give --target-path DIR or --original-location".into(),
@@ -110,19 +110,14 @@ pub fn run(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
                 }
             };
             let conflict = if overwrite {
-                "overwrite"
+                Conflict::Overwrite
             } else if skip_existing {
-                "skip"
+                Conflict::Skip
             } else {
-                "fail"
+                Conflict::Fail
             };
-            let mut body = Map::new();
-            body.insert("target".into(), json!(target));
-            body.insert("conflict".into(), json!(conflict));
-            if !include.is_empty() {
-                body.insert("include".into(), json!(include));
-            }
-            start(ctx, &vault, &item, &point, body, wait)
+            let req = RestoreRequest::files(target, conflict, include);
+            start(ctx, &vault, &item, &point, &req, wait)
         }
         RestoreCmd::Disk {
             vault,
@@ -132,15 +127,13 @@ pub fn run(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
             format,
             wait,
         } => {
-            let mut body = Map::new();
-            body.insert(
-                "target".into(),
-                json!(absolute(&target_file, "--target-file")?),
-            );
-            if let Some(f) = format {
-                body.insert("format".into(), json!(f));
-            }
-            start(ctx, &vault, &item, &point, body, wait)
+            let format = match format.as_deref() {
+                None => None,
+                Some("qcow2") => Some(DiskFormat::Qcow2),
+                Some(_) => Some(DiskFormat::Raw),
+            };
+            let req = RestoreRequest::disk(absolute(&target_file, "--target-file")?, format);
+            start(ctx, &vault, &item, &point, &req, wait)
         }
     }
 }
@@ -150,13 +143,10 @@ fn start(
     vault: &str,
     item: &str,
     point: &str,
-    body: Map<String, Value>,
+    req: &RestoreRequest,
     wait: bool,
 ) -> Result<u8> {
     let id = resolve_point(ctx, vault, item, point)?;
-    let answer = ctx.client.post(
-        &format!("{}/{}/restore", points_path(vault, item), seg(&id)),
-        &Value::Object(body),
-    )?;
-    job::started(ctx, answer, wait)
+    let job = ctx.client.restore(vault, item, &id, req)?;
+    job::started(ctx, job, wait)
 }

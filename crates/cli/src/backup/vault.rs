@@ -1,9 +1,8 @@
 //! `lifeboat backup vault create|list|show|update|delete`.
 
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value};
+use lifeboat_api::vaults::{CreateVault, UpdateVault};
 
-use super::client::seg;
 use super::error::{Result, exit};
 use super::output::TableView;
 use super::{Ctx, TopArg};
@@ -103,21 +102,20 @@ pub fn run(ctx: &Ctx, a: VaultArgs) -> Result<u8> {
             kind,
             storage_redundancy,
         } => {
-            let mut body = Map::new();
-            body.insert("name".into(), Value::String(name));
-            body.insert("kind".into(), Value::String(kind));
-            if let Some(r) = storage_redundancy {
-                body.insert("storageRedundancy".into(), Value::String(r));
-            }
-            let v = ctx.client.post("/api/v1/vaults", &Value::Object(body))?;
+            let v = ctx.client.create_vault(&CreateVault {
+                name,
+                kind,
+                storage_redundancy,
+                properties: None,
+            })?;
             ctx.show(&v, Some(VIEW))?;
         }
         VaultCmd::List { top } => {
-            let list = ctx.client.list("/api/v1/vaults", &[], top.get())?;
-            ctx.show(&Value::Array(list), Some(VIEW))?;
+            let list = ctx.client.list_vaults(top.take())?;
+            ctx.show(&list, Some(VIEW))?;
         }
         VaultCmd::Show { name } => {
-            let v = ctx.client.get(&vault_path(&name))?;
+            let v = ctx.client.show_vault(&name)?;
             ctx.show(&v, Some(VIEW))?;
         }
         VaultCmd::Update {
@@ -126,22 +124,17 @@ pub fn run(ctx: &Ctx, a: VaultArgs) -> Result<u8> {
             soft_delete_days,
             immutability,
         } => {
-            let mut body = Map::new();
-            if let Some(s) = soft_delete {
-                body.insert("softDeleteState".into(), Value::String(s));
-            }
-            if let Some(d) = soft_delete_days {
-                body.insert("softDeleteRetentionPeriodInDays".into(), Value::from(d));
-            }
-            if let Some(s) = immutability {
-                body.insert("immutabilityState".into(), Value::String(s));
-            }
-            if body.is_empty() {
+            let req = UpdateVault {
+                soft_delete_state: soft_delete,
+                soft_delete_retention_period_in_days: soft_delete_days,
+                immutability_state: immutability,
+            };
+            if req.is_empty() {
                 return Err(super::error::CliError::Usage(
                     "give at least one of --soft-delete, --soft-delete-days, --immutability".into(),
                 ));
             }
-            let v = ctx.client.patch(&vault_path(&name), &Value::Object(body))?;
+            let v = ctx.client.update_vault(&name, &req)?;
             ctx.show(&v, Some(VIEW))?;
         }
         VaultCmd::ResourceGuardMapping(m) => return super::guard::run_mapping(ctx, m),
@@ -151,15 +144,8 @@ pub fn run(ctx: &Ctx, a: VaultArgs) -> Result<u8> {
                     "Are you sure you want to delete vault '{name}'?"
                 ))?;
             }
-            let v = ctx.client.delete(&vault_path(&name))?;
-            if !v.is_null() {
-                ctx.show(&v, Some(VIEW))?;
-            }
+            ctx.client.delete_vault(&name)?;
         }
     }
     Ok(exit::OK)
-}
-
-pub fn vault_path(name: &str) -> String {
-    format!("/api/v1/vaults/{}", seg(name))
 }

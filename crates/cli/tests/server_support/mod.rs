@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,11 +26,7 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
 }
 
-/// A port nothing listens on right now (bound, then released).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local address").port()
-}
+pub use lifeboat_testkit::free_port;
 
 /// One finished CLI run.
 #[derive(Debug)]
@@ -366,6 +361,13 @@ impl Cli {
             .env_remove("LIFEBOAT_OUTPUT")
             .env_remove("LIFEBOAT_PAGE_SIZE");
         cmd
+    }
+
+    /// `lifeboat ARGS` against `srv` as the holder of `token`.
+    pub fn as_token(&self, srv: &ServerProc, token: &str, args: &[&str]) -> Run {
+        let mut cmd = self.command(&srv.url, args);
+        cmd.env("LIFEBOAT_TOKEN", token);
+        run_bounded(cmd, &format!("lifeboat {args:?}"))
     }
 
     /// [`Cli::command`] with extra environment (an empty value removes the

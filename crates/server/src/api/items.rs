@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use crate::api::vaults;
 use crate::dto::{
-    BackupNow, EnableProtection, ItemDto, ItemList, JobDto, PolicyRef, StopProtection,
+    BackupNow, EnableProtection, ItemDto, ItemDtoExt, ItemList, JobDto, PolicyRef, StopProtection,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Body, P, PageQuery, Q, next_link};
+use crate::extract::{Body, P, PageExt, PageQuery, Q, next_link};
 use crate::ops::{self, StopOutcome};
 use crate::state::AppState;
 
@@ -71,14 +71,14 @@ pub fn default_item_name(source: &str) -> String {
     name
 }
 
-fn parse_workload(w: &str) -> ApiResult<WorkloadKind> {
-    Ok(WorkloadKind::parse(w)?)
-}
-
 /// Checks a source with its workload (absolute, existing, of the right
 /// kind) and returns it in its normal form (no trailing slash).
 pub async fn check_source(source: &str, workload: WorkloadKind) -> ApiResult<Source> {
-    let source = Source::new(workload, source);
+    checked(Source::new(workload, source)).await
+}
+
+/// [`check_source`] for a typed source: its workload checks it.
+async fn checked(source: Source) -> ApiResult<Source> {
     tokio::task::spawn_blocking(move || {
         lifeboat_workloads::for_source(&source).check_source(&source)
     })
@@ -128,19 +128,20 @@ pub async fn enable_protection(
     Body(req): Body<EnableProtection>,
 ) -> ApiResult<(StatusCode, Json<ItemDto>)> {
     let vault = vaults::find(&state, &vault).await?;
-    let workload = parse_workload(&req.workload)?;
+    let source = req.source()?;
     let kind: VaultKind = serde_json::from_value(Value::String(vault.kind.clone()))
         .map_err(|_| ApiError::internal("INTERNAL", format!("vault kind '{}'", vault.kind)))?;
-    if !kind.accepts(workload) {
+    if !kind.accepts(source.kind()) {
         return Err(ApiError::invalid_argument(
             "workload",
             format!(
                 "a '{}' vault does not take '{}' items; use a recovery-services vault",
-                vault.kind, req.workload
+                vault.kind,
+                source.kind()
             ),
         ));
     }
-    let source = check_source(&req.source, workload).await?;
+    let source = checked(source).await?;
     let name = match &req.name {
         Some(n) => n.clone(),
         None => default_item_name(&source.path().to_string_lossy()),
@@ -181,14 +182,6 @@ pub async fn enable_protection(
     state.service.wake();
     tracing::info!(vault = %vault.name, item = %item.name, source = %item.source.path().display(), policy = %policy.name, "protection enabled");
     Ok((StatusCode::CREATED, Json(ItemDto::new(item, &vault.name))))
-}
-
-/// The serde name of a unit enum variant (`Protected`).
-pub fn enum_name<T: serde::Serialize + std::fmt::Debug>(v: T) -> String {
-    match serde_json::to_value(&v) {
-        Ok(Value::String(s)) => s,
-        _ => format!("{v:?}"),
-    }
 }
 
 /// List a vault's protected items, by name.

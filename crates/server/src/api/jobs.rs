@@ -3,44 +3,15 @@
 use axum::extract::State;
 use axum::http::Uri;
 use axum::{Extension, Json};
-use chrono::{DateTime, Utc};
 use lifeboat_catalog::{Job, JobFilter, JobId};
-use lifeboat_model::job::JobStatus;
-use lifeboat_model::job::JobType;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use lifeboat_model::job::{JobStatus, JobType};
 
 use crate::api::vaults;
 use crate::authz::{Op, Principal, Target, Visible};
-use crate::dto::{JobDto, JobList, Names};
+use crate::dto::{JobDto, JobList, JobQuery, Names};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{P, PageQuery, Q, next_link};
+use crate::extract::{P, PageExt, Q, next_link};
 use crate::state::AppState;
-
-/// Filters of the job list.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct JobQuery {
-    /// Only jobs of this vault (name).
-    pub vault: Option<String>,
-    /// Only jobs of this item (name; needs `vault`).
-    pub item: Option<String>,
-    /// Only jobs of this type (`Backup`, `Restore`, `DeleteBackupData`,
-    /// `ExpirySweep`, `GarbageCollection`).
-    #[serde(rename = "type")]
-    pub job_type: Option<String>,
-    /// Only jobs in this state (`Queued`, `InProgress`, `Cancelling`,
-    /// `Completed`, `CompletedWithWarnings`, `Failed`, `Cancelled`).
-    pub state: Option<String>,
-    /// Only jobs queued at or after this time (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Only jobs queued before this time (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-    /// Rows per page, 1–1000 (default 100).
-    pub limit: Option<u32>,
-    /// The `cursor` of the previous page's `nextLink`.
-    pub cursor: Option<String>,
-}
 
 /// Wire names, comma-separated, for an error message.
 fn names<T: Copy + std::fmt::Display>(values: &[T]) -> String {
@@ -133,11 +104,7 @@ pub async fn list_jobs(
     }
     f.from = q.from;
     f.to = q.to;
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor.clone(),
-    }
-    .page()?;
+    let page = q.page().page()?;
     // Only the jobs of vaults the caller's roles reach.
     let got = match who.visible(Op::JobRead) {
         Visible::All => state.catalog.list_jobs(&f, &page).await?,

@@ -2,10 +2,13 @@
 //! once, through `utoipa_axum::routes!`, which adds it both to the axum
 //! router and to the OpenAPI document: the document cannot list a route
 //! the server lacks, nor miss one it serves (tests/openapi.rs checks this
-//! over HTTP as well).
+//! over HTTP as well). The request and answer types are `lifeboat-api`'s;
+//! [`contract`] adds what every authenticated route can answer, and
+//! tests/openapi_contract.rs holds the server to the document.
 
 pub mod access;
 pub mod audit;
+pub mod contract;
 pub mod items;
 pub mod jobs;
 pub mod mua;
@@ -104,32 +107,38 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::show_job))
         .routes(routes!(jobs::cancel_job))
-        .routes(routes!(access::create_identity, access::list_identities))
-        .routes(routes!(access::show_identity))
-        .routes(routes!(access::disable_identity))
-        .routes(routes!(access::enable_identity))
-        .routes(routes!(access::create_token, access::list_tokens))
-        .routes(routes!(access::revoke_token))
         .routes(routes!(
-            access::create_role_assignment,
-            access::list_role_assignments
+            access::identities::create_identity,
+            access::identities::list_identities
         ))
-        .routes(routes!(access::delete_role_assignment))
+        .routes(routes!(access::identities::show_identity))
+        .routes(routes!(access::identities::disable_identity))
+        .routes(routes!(access::identities::enable_identity))
+        .routes(routes!(
+            access::tokens::create_token,
+            access::tokens::list_tokens
+        ))
+        .routes(routes!(access::tokens::revoke_token))
+        .routes(routes!(
+            access::roles::create_role_assignment,
+            access::roles::list_role_assignments
+        ))
+        .routes(routes!(access::roles::delete_role_assignment))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
-        .routes(routes!(mua::create_guard, mua::list_guards))
-        .routes(routes!(mua::show_guard, mua::delete_guard))
-        .routes(routes!(mua::add_member))
-        .routes(routes!(mua::remove_member))
-        .routes(routes!(mua::list_requests))
-        .routes(routes!(mua::approve_request))
-        .routes(routes!(mua::reject_request))
+        .routes(routes!(mua::guards::create_guard, mua::guards::list_guards))
+        .routes(routes!(mua::guards::show_guard, mua::guards::delete_guard))
+        .routes(routes!(mua::guards::add_member))
+        .routes(routes!(mua::guards::remove_member))
+        .routes(routes!(mua::requests::list_requests))
+        .routes(routes!(mua::requests::approve_request))
+        .routes(routes!(mua::requests::reject_request))
         .routes(routes!(
-            mua::show_mapping,
-            mua::attach_guard,
-            mua::detach_guard
+            mua::mapping::show_mapping,
+            mua::mapping::attach_guard,
+            mua::mapping::detach_guard
         ))
-        .routes(routes!(mua::create_request))
+        .routes(routes!(mua::requests::create_request))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi_json))
 }
@@ -144,6 +153,7 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DOC.get_or_init(|| {
         let (_, mut doc) = protected().split_for_parts();
+        contract::declare_common_statuses(&mut doc);
         let (_, public_doc) = public().split_for_parts();
         doc.merge(public_doc);
         doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

@@ -5,34 +5,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use lifeboat_catalog::{Point, PointFilter};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::api::items::{self, accepted};
-use crate::dto::{JobDto, PointDto, PointList, RestoreRequest};
+use crate::dto::{JobDto, PointDto, PointDtoExt, PointList, PointQuery, RestoreRequest};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Body, P, PageQuery, Q, next_link};
+use crate::extract::{Body, P, PageExt, Q, next_link};
 use crate::ops;
 use crate::state::AppState;
-
-/// `?from=&to=&limit=&cursor=` of the point list.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PointQuery {
-    /// Only points taken at or after this time (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Only points taken before this time (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-    /// Rows per page, 1–1000 (default 100).
-    pub limit: Option<u32>,
-    /// The `cursor` of the previous page's `nextLink`.
-    pub cursor: Option<String>,
-    /// Also list points soft-deleted by a retention cut (default false).
-    #[serde(rename = "includeDeleted")]
-    pub include_deleted: Option<bool>,
-}
 
 /// The point of an item with the store id `point`, or `NOT_FOUND`.
 pub async fn find_point(
@@ -74,11 +54,7 @@ pub async fn list_points(
     Q(q): Q<PointQuery>,
 ) -> ApiResult<Json<PointList>> {
     let (v, i) = items::find(&state, &vault, &item).await?;
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor.clone(),
-    }
-    .page()?;
+    let page = q.page().page()?;
     let filter = PointFilter {
         from: q.from,
         to: q.to,

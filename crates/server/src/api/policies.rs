@@ -7,7 +7,7 @@ use axum::http::{StatusCode, Uri};
 use lifeboat_model::policy::Policy;
 
 use crate::api::vaults;
-use crate::dto::{CreatePolicy, PolicyDto, PolicyList, ReplacePolicy};
+use crate::dto::{CreatePolicy, PolicyDto, PolicyDtoExt, PolicyList, ReplacePolicy};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageQuery, Q, from_value, next_link, page_by_name};
 use crate::ops;
@@ -77,7 +77,10 @@ pub async fn create_policy(
         .create_policy(vault.id, &req.name, &doc, state.now())
         .await?;
     tracing::info!(vault = %vault.name, policy = %p.name, "policy created");
-    Ok((StatusCode::CREATED, Json(PolicyDto::new(p, &vault.name, 0))))
+    Ok((
+        StatusCode::CREATED,
+        Json(PolicyDto::new(p, &vault.name, 0)?),
+    ))
 }
 
 /// List a vault's policies, by name.
@@ -106,7 +109,7 @@ pub async fn list_policies(
             let n = counts.get(&p.name).copied().unwrap_or(0);
             PolicyDto::new(p, &vault.name, n)
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     Ok(Json(PolicyList {
         value,
         next_link: next_link(&uri, next),
@@ -139,7 +142,7 @@ pub async fn show_policy(
         .get(&p.name)
         .copied()
         .unwrap_or(0);
-    Ok(Json(PolicyDto::new(p, &vault.name, n)))
+    Ok(Json(PolicyDto::new(p, &vault.name, n)?))
 }
 
 /// Replace a policy.
@@ -155,8 +158,10 @@ pub async fn show_policy(
     request_body = ReplacePolicy,
     responses(
         (status = 200, description = "The policy as replaced", body = PolicyDto),
-        (status = 400, description = "Invalid policy; `target` names the field", body = ErrorBody),
+        (status = 400, description = "Invalid policy, or a body name other than the path's; `target` names the field", body = ErrorBody),
+        (status = 403, description = "A retention cut on a guarded vault without an approval", body = ErrorBody),
         (status = 404, description = "No such vault or policy", body = ErrorBody),
+        (status = 409, description = "An immutable vault refuses a retention cut", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -207,7 +212,7 @@ pub async fn replace_policy(
         .copied()
         .unwrap_or(0);
     tracing::info!(vault = %vault.name, policy = %p.name, items = n, "policy replaced");
-    Ok(Json(PolicyDto::new(p, &vault.name, n)))
+    Ok(Json(PolicyDto::new(p, &vault.name, n)?))
 }
 
 /// Delete a policy; refused with `POLICY_IN_USE` while items use it.

@@ -10,11 +10,13 @@ use lifeboat_model::vault::{ImmutabilityState, SoftDeleteState};
 use lifeboat_service::protect::{self, SecurityUpdate};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::IntoParams;
 
 use crate::api::{items, mua, vaults};
 use crate::authz::Principal;
-use crate::dto::{AlertDto, AlertList, ItemDto, UpdateVault, VaultDto, VaultList};
+use crate::dto::{
+    AlertDto, AlertList, AlertQuery, ItemDto, ItemDtoExt, UpdateVault, VaultDto, VaultDtoExt,
+    VaultList,
+};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageQuery, Q, next_link, page_by_name};
 use crate::state::AppState;
@@ -91,16 +93,6 @@ pub async fn update_vault(
     let usage = state.catalog.vault_usage(updated.id).await?;
     let guarded = state.catalog.vault_guard(updated.id).await?.is_some();
     Ok(Json(VaultDto::new(updated, usage).with_mua(guarded)))
-}
-
-/// `?kind=&limit=` of the alert list.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AlertQuery {
-    /// Only alerts of this kind.
-    pub kind: Option<String>,
-    /// At most this many, newest first (1–1000, default 100).
-    pub limit: Option<u32>,
 }
 
 /// List a vault's security alerts, newest first.

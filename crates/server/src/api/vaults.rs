@@ -12,7 +12,7 @@ use lifeboat_model::vault::{
 use serde_json::Value;
 
 use crate::authz::{Op, Principal};
-use crate::dto::{CreateVault, VaultDto, VaultList};
+use crate::dto::{CreateVault, VaultDto, VaultDtoExt, VaultList};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageQuery, Q, from_value, next_link, page_by_name};
 use crate::state::AppState;
