@@ -475,7 +475,7 @@ pub async fn attempt(State(state): State<AppState>, req: Request, next: Next) ->
             tracing::error!(
                 request_id = %entry.request_id,
                 operation = %entry.operation,
-                code = e.code(),
+                code = %e.code(),
                 error = %e,
                 "audit: cannot record the attempt; request refused"
             );

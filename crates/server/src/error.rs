@@ -134,7 +134,7 @@ impl ApiError {
     }
 
     /// A failure of the server itself; the details go to the log.
-    pub fn internal(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn internal(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, None, message)
     }
 
@@ -190,8 +190,8 @@ impl From<CatalogError> for ApiError {
             // act on these two (empty the vault, move the items).
             CatalogError::InUse { entity, .. } => {
                 let code = match entity {
-                    Entity::Vault => "VAULT_NOT_EMPTY",
-                    Entity::Policy => "POLICY_IN_USE",
+                    Entity::Vault => codes::VAULT_NOT_EMPTY,
+                    Entity::Policy => codes::POLICY_IN_USE,
                     _ => e.code(),
                 };
                 ApiError::new(
@@ -264,17 +264,18 @@ impl From<ModelError> for ApiError {
     }
 }
 
-/// The HTTP status of a store error code (the store's codes pass through).
-fn store_status(code: &str) -> StatusCode {
-    match code {
-        "POINT_NOT_FOUND" | "PATH_NOT_FOUND" => StatusCode::NOT_FOUND,
-        "INVALID_ARGUMENT" | "POINT_AMBIGUOUS" => StatusCode::BAD_REQUEST,
-        "TARGET_EXISTS"
-        | "VAULT_EXISTS"
-        | "LEASE_LOST"
-        | "GC_RUNNING"
-        | "LAST_KEY"
-        | "IMMUTABLE_POINT_HELD" => StatusCode::CONFLICT,
+/// The HTTP status of a store error (the store's codes pass through).
+fn store_status(e: &lifeboat_store::Error) -> StatusCode {
+    use lifeboat_store::Error as E;
+    match e {
+        E::PointNotFound(_) | E::PathNotFound(_) => StatusCode::NOT_FOUND,
+        E::InvalidArgument(_) | E::PointAmbiguous(_) => StatusCode::BAD_REQUEST,
+        E::TargetExists(..)
+        | E::VaultExists(_)
+        | E::LeaseLost
+        | E::GcRunning { .. }
+        | E::LastKey
+        | E::PointHeld { .. } => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -306,15 +307,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::Model(m) => m.into(),
             ServiceError::Catalog(c) => c.into(),
             ServiceError::Workload(w) => w.into(),
-            ServiceError::Store(s) => {
-                let code = s.code();
-                ApiError::new(
-                    store_status(code),
-                    code,
-                    None,
-                    format!("{s} ({})", s.hint()),
-                )
-            }
+            ServiceError::Store(s) => ApiError::new(
+                store_status(&s),
+                s.code(),
+                None,
+                format!("{s} ({})", s.hint()),
+            ),
             ServiceError::Refused {
                 code,
                 target,
