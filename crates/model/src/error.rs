@@ -122,6 +122,12 @@ impl ErrorCode {
     }
 }
 
+impl From<ErrorCode> for Code {
+    fn from(c: ErrorCode) -> Code {
+        c.code()
+    }
+}
+
 impl Serialize for ErrorCode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.code().serialize(s)

@@ -3,15 +3,13 @@
 //! docs/errors.md; model, catalog and service errors keep their own codes,
 //! and the server adds `AUTH_*`, `BAD_REQUEST`, `ROUTE_NOT_FOUND`, …
 
-use std::borrow::Cow;
-
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lifeboat_catalog::{CatalogError, Entity};
 use lifeboat_model::{ErrorCode, ModelError};
 use lifeboat_service::ServiceError;
-use lifeboat_service::error::codes;
+use lifeboat_service::error::codes::{self, Code};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +30,7 @@ pub struct ErrorBody {
 #[error("{code}: {message}")]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: Cow<'static, str>,
+    pub code: Code,
     pub message: String,
     pub target: Option<String>,
 }
@@ -42,7 +40,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     pub fn new(
         status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
+        code: impl Into<Code>,
         target: Option<&str>,
         message: impl Into<String>,
     ) -> Self {
@@ -56,31 +54,36 @@ impl ApiError {
 
     /// A request the server cannot parse (malformed JSON, wrong types).
     pub fn bad_request(target: Option<&str>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", target, message)
+        Self::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, target, message)
     }
 
     /// A well-formed value outside what is allowed.
     pub fn invalid_argument(target: &str, message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidArgument.as_str(),
+            ErrorCode::InvalidArgument,
             Some(target),
             message,
         )
     }
 
     pub fn not_found(target: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", Some(target), message)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            Some(target),
+            message,
+        )
     }
 
     pub fn conflict(target: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "CONFLICT", Some(target), message)
+        Self::new(StatusCode::CONFLICT, codes::CONFLICT, Some(target), message)
     }
 
     pub fn auth_required() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_REQUIRED",
+            codes::AUTH_REQUIRED,
             None,
             "this call needs a token: send 'Authorization: Bearer <token>' \
              (the token printed at the server's first start, or LIFEBOAT_ADMIN_TOKEN)",
@@ -90,7 +93,7 @@ impl ApiError {
     pub fn auth_invalid(why: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_INVALID",
+            codes::AUTH_INVALID,
             None,
             format!("{why}; check the token (LIFEBOAT_TOKEN or `lifeboat login`)"),
         )
@@ -100,7 +103,7 @@ impl ApiError {
     pub fn token_expired(name: &str, at: chrono::DateTime<chrono::Utc>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "TOKEN_EXPIRED",
+            codes::TOKEN_EXPIRED,
             None,
             format!(
                 "token '{name}' expired at {}; ask an Owner for a new one (`lifeboat token create`)",
@@ -113,7 +116,7 @@ impl ApiError {
     pub fn token_revoked(name: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "TOKEN_REVOKED",
+            codes::TOKEN_REVOKED,
             None,
             format!("token '{name}' was revoked; ask an Owner for a new one"),
         )
@@ -123,18 +126,18 @@ impl ApiError {
     pub fn identity_disabled(name: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "IDENTITY_DISABLED",
+            codes::IDENTITY_DISABLED,
             None,
             format!("identity '{name}' is disabled; an Owner can enable it again"),
         )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", None, message)
+        Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, None, message)
     }
 
     /// A failure of the server itself; the details go to the log.
-    pub fn internal(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+    pub fn internal(code: Code, message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, None, message)
     }
 
@@ -257,7 +260,7 @@ impl From<ModelError> for ApiError {
     fn from(e: ModelError) -> Self {
         ApiError::new(
             model_status(e.code()),
-            e.code().as_str(),
+            e.code(),
             Some(e.target()),
             e.message(),
         )

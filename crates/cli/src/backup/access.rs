@@ -375,7 +375,7 @@ fn role(ctx: &Ctx, cmd: RoleCmd) -> Result<u8> {
                         .and_then(|a| a.get("id").and_then(Value::as_i64))
                         .ok_or_else(|| CliError::Api {
                             status: 404,
-                            code: "NOT_FOUND".into(),
+                            code: lifeboat_codes::NOT_FOUND.into(),
                             message: format!(
                                 "identity '{identity}' has no role '{role}' {}",
                                 match &vault {

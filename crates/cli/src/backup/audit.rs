@@ -136,7 +136,7 @@ fn verdict(v: &Value) -> u8 {
         return exit::OK;
     }
     let code = match str_field(v, "code") {
-        "" => "AUDIT_CHAIN_BROKEN",
+        "" => lifeboat_codes::AUDIT_CHAIN_BROKEN.as_str(),
         c => c,
     };
     let message = match str_field(v, "message") {
@@ -150,7 +150,7 @@ fn verdict(v: &Value) -> u8 {
         target: None,
     };
     eprintln!("{}", Report(&err));
-    if code == "AUDIT_KEY_MISSING" {
+    if code == lifeboat_codes::AUDIT_KEY_MISSING {
         exit::FAILED
     } else {
         exit::DAMAGE

@@ -203,9 +203,9 @@ pub fn conclude(ctx: &Ctx, job: Value) -> Result<u8> {
                 .unwrap_or_else(|| {
                     (
                         if status == "Cancelled" {
-                            "JOB_CANCELLED"
+                            lifeboat_codes::JOB_CANCELLED.as_str()
                         } else {
-                            "JOB_FAILED"
+                            lifeboat_codes::JOB_FAILED.as_str()
                         }
                         .to_owned(),
                         String::new(),
@@ -237,7 +237,7 @@ fn details(job: &Value, key: &str) -> Vec<(String, String)> {
                         .get("errorCode")
                         .or_else(|| d.get("code"))
                         .and_then(Value::as_str)
-                        .unwrap_or("UNKNOWN");
+                        .unwrap_or(lifeboat_codes::UNKNOWN.as_str());
                     let text = d
                         .get("errorString")
                         .or_else(|| d.get("message"))

@@ -220,7 +220,12 @@ fn check_name(target: &str, name: &str) -> ApiResult<()> {
 }
 
 fn self_lockout(message: String) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, "SELF_LOCKOUT", None, message)
+    ApiError::new(
+        StatusCode::CONFLICT,
+        lifeboat_codes::SELF_LOCKOUT,
+        None,
+        message,
+    )
 }
 
 async fn all_assignments(state: &AppState) -> ApiResult<Vec<RoleAssignment>> {
@@ -431,7 +436,8 @@ pub async fn create_token(
     let now = state.now();
     let expires = expiry_of(&req, now)?;
     let identity = state.catalog.get_identity(&name).await?;
-    let secret = generate_token().map_err(|e| ApiError::internal("INTERNAL", e.to_string()))?;
+    let secret = generate_token()
+        .map_err(|e| ApiError::internal(lifeboat_codes::INTERNAL, e.to_string()))?;
     let token = state
         .catalog
         .create_identity_token(identity.id, &req.name, &secret, Some(expires), now)
@@ -533,7 +539,7 @@ pub async fn create_role_assignment(
     let role = Role::parse(&req.role).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "INVALID_ROLE",
+            lifeboat_codes::INVALID_ROLE,
             Some("role"),
             format!(
                 "unknown role {:?}; roles are {}",
