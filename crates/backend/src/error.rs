@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use lifeboat_codes::{self as codes, Code};
+
 /// Why a backend operation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -122,15 +124,15 @@ impl BackendError {
 
     /// A stable code for the kinds that reach users as themselves
     /// (docs/errors.md); the store maps the others onto its own codes.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self.kind {
-            BackendErrorKind::NotFound | BackendErrorKind::Permanent => "IO_ERROR",
-            BackendErrorKind::OutOfRange => "DATA_CORRUPT",
-            BackendErrorKind::Full => "STORAGE_FULL",
-            BackendErrorKind::Transient => "BACKEND_UNAVAILABLE",
-            BackendErrorKind::Incomplete => "BACKEND_PARTIAL_WRITE",
-            BackendErrorKind::NotBuilt => "BACKEND_NOT_BUILT",
-            BackendErrorKind::InvalidUrl => "INVALID_BACKEND_URL",
+            BackendErrorKind::NotFound | BackendErrorKind::Permanent => codes::IO_ERROR,
+            BackendErrorKind::OutOfRange => codes::DATA_CORRUPT,
+            BackendErrorKind::Full => codes::STORAGE_FULL,
+            BackendErrorKind::Transient => codes::BACKEND_UNAVAILABLE,
+            BackendErrorKind::Incomplete => codes::BACKEND_PARTIAL_WRITE,
+            BackendErrorKind::NotBuilt => codes::BACKEND_NOT_BUILT,
+            BackendErrorKind::InvalidUrl => codes::INVALID_BACKEND_URL,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use lifeboat_codes::{self as codes, Code};
+
 /// What kind of row an error is about; part of every message and of the
 /// `target` the API reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,19 +101,19 @@ pub enum CatalogError {
 
 impl CatalogError {
     /// The stable code: never changes meaning once released.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            CatalogError::TooNew { .. } => "CATALOG_TOO_NEW",
-            CatalogError::NotFound { .. } => "NOT_FOUND",
-            CatalogError::Conflict { .. } => "CONFLICT",
-            CatalogError::InUse { .. } => "IN_USE",
-            CatalogError::LeaseLost { .. } => "LEASE_LOST",
-            CatalogError::InvalidState { .. } => "INVALID_STATE",
-            CatalogError::InvalidCursor => "INVALID_CURSOR",
-            CatalogError::InvalidUrl { .. } => "INVALID_CATALOG_URL",
-            CatalogError::Migration(_) => "CATALOG_MIGRATION_FAILED",
-            CatalogError::Unavailable(_) => "CATALOG_UNAVAILABLE",
-            CatalogError::Db(_) => "DB_ERROR",
+            CatalogError::TooNew { .. } => codes::CATALOG_TOO_NEW,
+            CatalogError::NotFound { .. } => codes::NOT_FOUND,
+            CatalogError::Conflict { .. } => codes::CONFLICT,
+            CatalogError::InUse { .. } => codes::IN_USE,
+            CatalogError::LeaseLost { .. } => codes::LEASE_LOST,
+            CatalogError::InvalidState { .. } => codes::INVALID_STATE,
+            CatalogError::InvalidCursor => codes::INVALID_CURSOR,
+            CatalogError::InvalidUrl { .. } => codes::INVALID_CATALOG_URL,
+            CatalogError::Migration(_) => codes::CATALOG_MIGRATION_FAILED,
+            CatalogError::Unavailable(_) => codes::CATALOG_UNAVAILABLE,
+            CatalogError::Db(_) => codes::DB_ERROR,
         }
     }
 

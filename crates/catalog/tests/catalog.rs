@@ -111,7 +111,7 @@ fn outcome(state: JobStatus, end: DateTime<Utc>) -> JobOutcome {
 fn code<T: std::fmt::Debug>(r: Result<T>) -> &'static str {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => e.code(),
+        Err(e) => e.code().as_str(),
     }
 }
 

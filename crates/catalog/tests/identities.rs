@@ -16,7 +16,7 @@ fn t0() -> DateTime<Utc> {
 fn code<T: std::fmt::Debug>(r: Result<T>) -> &'static str {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => e.code(),
+        Err(e) => e.code().as_str(),
     }
 }
 

@@ -11,6 +11,7 @@ mod vault_key;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lifeboat_codes as codes;
 
 #[derive(Parser)]
 #[command(
@@ -76,19 +77,19 @@ pub struct Failure {
 
 pub fn exit_code_for(e: &lifeboat_store::Error) -> u8 {
     match e.code() {
-        "NOT_A_VAULT" | "VAULT_FORMAT_NEWER" => exit::NO_VAULT,
-        "WRONG_PASSPHRASE" => exit::WRONG_PASSPHRASE,
-        "DATA_CORRUPT" | "CHUNK_MISSING" | "UNSAFE_PATH" => exit::DAMAGE,
-        "STORAGE_FULL" => exit::STORAGE_FULL,
-        "INVALID_ARGUMENT"
-        | "POINT_NOT_FOUND"
-        | "POINT_AMBIGUOUS"
-        | "PATH_NOT_FOUND"
-        | "LAST_KEY"
-        | "TARGET_EXISTS"
-        | "VAULT_EXISTS"
-        | "BACKEND_NOT_BUILT"
-        | "INVALID_BACKEND_URL" => exit::USAGE,
+        codes::NOT_A_VAULT | codes::VAULT_FORMAT_NEWER => exit::NO_VAULT,
+        codes::WRONG_PASSPHRASE => exit::WRONG_PASSPHRASE,
+        codes::DATA_CORRUPT | codes::CHUNK_MISSING | codes::UNSAFE_PATH => exit::DAMAGE,
+        codes::STORAGE_FULL => exit::STORAGE_FULL,
+        codes::INVALID_ARGUMENT
+        | codes::POINT_NOT_FOUND
+        | codes::POINT_AMBIGUOUS
+        | codes::PATH_NOT_FOUND
+        | codes::LAST_KEY
+        | codes::TARGET_EXISTS
+        | codes::VAULT_EXISTS
+        | codes::BACKEND_NOT_BUILT
+        | codes::INVALID_BACKEND_URL => exit::USAGE,
         _ => exit::FAILED,
     }
 }
@@ -122,7 +123,7 @@ fn main() -> ExitCode {
                 (Some(e), _, _) => (e.code(), e.hint()),
                 (None, Some(e), _) => (e.code(), ""),
                 (None, None, Some(e)) => (e.code(), e.hint()),
-                (None, None, None) => ("FAILED", ""),
+                (None, None, None) => (codes::FAILED, ""),
             };
             if f.output == Output::Json {
                 let j = serde_json::json!({

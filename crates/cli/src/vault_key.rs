@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use lifeboat_catalog::VaultId;
+use lifeboat_codes as codes;
 use lifeboat_service::{KekProvider, KeyConfig, ServiceError, VaultStorage};
 use lifeboat_store::{Error, Vault};
 use serde_json::json;
@@ -101,8 +102,8 @@ pub fn run(a: VaultKeyArgs) -> Result<u8, Failure> {
 
 fn fail(output: Output, e: ServiceError) -> Failure {
     let code = match e.code() {
-        "INVALID_ARGUMENT" => exit::USAGE,
-        "VAULT_STORAGE" => exit::NO_VAULT,
+        codes::INVALID_ARGUMENT => exit::USAGE,
+        codes::VAULT_STORAGE => exit::NO_VAULT,
         _ => exit::FAILED,
     };
     Failure {
@@ -119,7 +120,7 @@ fn export(keys: &KeyArgs, id: VaultId, to: &std::path::Path) -> Result<u8, Failu
         return Err(fail(
             keys.output,
             ServiceError::Refused {
-                code: "VAULT_STORAGE",
+                code: codes::VAULT_STORAGE,
                 target: store.display().to_string(),
                 message: format!(
                     "no vault store at {}; `lifeboat vault-key list --data {}` shows the vaults",

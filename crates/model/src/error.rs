@@ -9,12 +9,12 @@
 
 use std::fmt;
 
+use lifeboat_codes::{self as codes, Code};
 use serde::Serialize;
 
-/// Stable error codes. The strings (see [`ErrorCode::as_str`]) are part of the
-/// API: never rename one, only add.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// The model's error codes, each one of the register's ([`ErrorCode::code`]):
+/// part of the API, never renamed, only added to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// A backup policy breaks a rule or a limit.
     InvalidPolicy,
@@ -90,30 +90,47 @@ impl ErrorCode {
         ErrorCode::ResourceGuardAttached,
     ];
 
+    /// The registered code, e.g. [`codes::INVALID_POLICY`].
+    pub fn code(self) -> Code {
+        match self {
+            ErrorCode::InvalidPolicy => codes::INVALID_POLICY,
+            ErrorCode::InvalidVaultName => codes::INVALID_VAULT_NAME,
+            ErrorCode::InvalidVaultSettings => codes::INVALID_VAULT_SETTINGS,
+            ErrorCode::NotSupported => codes::NOT_SUPPORTED,
+            ErrorCode::InvalidArgument => codes::INVALID_ARGUMENT,
+            ErrorCode::InvalidItemState => codes::INVALID_ITEM_STATE,
+            ErrorCode::InvalidJobState => codes::INVALID_JOB_STATE,
+            ErrorCode::SoftDeleteAlwaysOn => codes::SOFT_DELETE_ALWAYS_ON,
+            ErrorCode::ImmutabilityLocked => codes::IMMUTABILITY_LOCKED,
+            ErrorCode::ImmutabilityNotUnlocked => codes::IMMUTABILITY_NOT_UNLOCKED,
+            ErrorCode::ImmutablePointNotExpired => codes::IMMUTABLE_POINT_NOT_EXPIRED,
+            ErrorCode::ImmutableStopWithDelete => codes::IMMUTABLE_STOP_WITH_DELETE,
+            ErrorCode::ImmutableRetentionReduction => codes::IMMUTABLE_RETENTION_REDUCTION,
+            ErrorCode::ImmutablePolicySwapReduction => codes::IMMUTABLE_POLICY_SWAP_REDUCTION,
+            ErrorCode::MuaApprovalRequired => codes::MUA_APPROVAL_REQUIRED,
+            ErrorCode::MuaApprovalExpired => codes::MUA_APPROVAL_EXPIRED,
+            ErrorCode::MuaSelfApproval => codes::MUA_SELF_APPROVAL,
+            ErrorCode::MuaRequestState => codes::MUA_REQUEST_STATE,
+            ErrorCode::ResourceGuardInUse => codes::RESOURCE_GUARD_IN_USE,
+            ErrorCode::ResourceGuardAttached => codes::RESOURCE_GUARD_ATTACHED,
+        }
+    }
+
     /// The stable wire string, e.g. `INVALID_POLICY`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidPolicy => "INVALID_POLICY",
-            ErrorCode::InvalidVaultName => "INVALID_VAULT_NAME",
-            ErrorCode::InvalidVaultSettings => "INVALID_VAULT_SETTINGS",
-            ErrorCode::NotSupported => "NOT_SUPPORTED",
-            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
-            ErrorCode::InvalidItemState => "INVALID_ITEM_STATE",
-            ErrorCode::InvalidJobState => "INVALID_JOB_STATE",
-            ErrorCode::SoftDeleteAlwaysOn => "SOFT_DELETE_ALWAYS_ON",
-            ErrorCode::ImmutabilityLocked => "IMMUTABILITY_LOCKED",
-            ErrorCode::ImmutabilityNotUnlocked => "IMMUTABILITY_NOT_UNLOCKED",
-            ErrorCode::ImmutablePointNotExpired => "IMMUTABLE_POINT_NOT_EXPIRED",
-            ErrorCode::ImmutableStopWithDelete => "IMMUTABLE_STOP_WITH_DELETE",
-            ErrorCode::ImmutableRetentionReduction => "IMMUTABLE_RETENTION_REDUCTION",
-            ErrorCode::ImmutablePolicySwapReduction => "IMMUTABLE_POLICY_SWAP_REDUCTION",
-            ErrorCode::MuaApprovalRequired => "MUA_APPROVAL_REQUIRED",
-            ErrorCode::MuaApprovalExpired => "MUA_APPROVAL_EXPIRED",
-            ErrorCode::MuaSelfApproval => "MUA_SELF_APPROVAL",
-            ErrorCode::MuaRequestState => "MUA_REQUEST_STATE",
-            ErrorCode::ResourceGuardInUse => "RESOURCE_GUARD_IN_USE",
-            ErrorCode::ResourceGuardAttached => "RESOURCE_GUARD_ATTACHED",
-        }
+        self.code().as_str()
+    }
+}
+
+impl From<ErrorCode> for Code {
+    fn from(c: ErrorCode) -> Code {
+        c.code()
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.code().serialize(s)
     }
 }
 

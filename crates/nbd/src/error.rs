@@ -2,6 +2,8 @@
 //! and a hint; they reach users as `lifeboat_store::Error` values whose
 //! message starts with the code.
 
+use lifeboat_codes::{self as codes, Code};
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,16 +55,16 @@ pub enum Error {
 
 impl Error {
     /// A stable machine-readable code (docs/errors.md).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Error::Protocol(_) => "NBD_PROTOCOL",
-            Error::ExportFailed { .. } => "NBD_EXPORT_FAILED",
-            Error::Unsupported(_) => "NBD_UNSUPPORTED",
-            Error::Command { .. } => "NBD_COMMAND_FAILED",
-            Error::Range(_) => "NBD_RANGE",
-            Error::ImageLocked { .. } => "NBD_IMAGE_LOCKED",
-            Error::Qemu(_) => "NBD_QEMU_FAILED",
-            Error::Io { .. } => "NBD_IO",
+            Error::Protocol(_) => codes::NBD_PROTOCOL,
+            Error::ExportFailed { .. } => codes::NBD_EXPORT_FAILED,
+            Error::Unsupported(_) => codes::NBD_UNSUPPORTED,
+            Error::Command { .. } => codes::NBD_COMMAND_FAILED,
+            Error::Range(_) => codes::NBD_RANGE,
+            Error::ImageLocked { .. } => codes::NBD_IMAGE_LOCKED,
+            Error::Qemu(_) => codes::NBD_QEMU_FAILED,
+            Error::Io { .. } => codes::NBD_IO,
         }
     }
 
@@ -102,9 +104,11 @@ impl From<Error> for lifeboat_store::Error {
     fn from(e: Error) -> Self {
         match e {
             Error::Io { context, source } => {
-                lifeboat_store::Error::io(format!("NBD_IO: {context}"), source)
+                lifeboat_store::Error::io(format!("{}: {context}", codes::NBD_IO), source)
             }
-            Error::Range(m) => lifeboat_store::Error::InvalidArgument(format!("NBD_RANGE: {m}")),
+            Error::Range(m) => {
+                lifeboat_store::Error::InvalidArgument(format!("{}: {m}", codes::NBD_RANGE))
+            }
             other => lifeboat_store::Error::External(format!(
                 "{}: {other} ({})",
                 other.code(),

@@ -80,6 +80,9 @@ fn a_server_that_stops_mid_greeting_is_an_error_not_a_hang() {
         Err(e) => e,
     };
     server.join().unwrap();
-    assert!(matches!(e.code(), "NBD_PROTOCOL" | "NBD_IO"), "{e}");
+    assert!(
+        matches!(e.code().as_str(), "NBD_PROTOCOL" | "NBD_IO"),
+        "{e}"
+    );
     assert!(e.to_string().contains("greeting"), "{e}");
 }

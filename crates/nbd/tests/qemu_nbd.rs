@@ -95,7 +95,7 @@ fn missing_bitmap_is_a_clear_error() {
     };
     let e = NbdBlockSource::open(&img, &opts).err().expect("must fail");
     assert!(
-        matches!(e.code(), "NBD_QEMU_FAILED" | "NBD_EXPORT_FAILED"),
+        matches!(e.code().as_str(), "NBD_QEMU_FAILED" | "NBD_EXPORT_FAILED"),
         "{e}"
     );
 }

@@ -57,6 +57,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lifeboat_catalog::{AuditEntry, AuditKey, Catalog, NewAuditEntry, PHASE_ATTEMPT, PHASE_RESULT};
+use lifeboat_codes as codes;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -369,7 +370,7 @@ pub async fn event(
 ) -> Result<(), ApiError> {
     let Some(key) = state.audit.key() else {
         return Err(ApiError::internal(
-            "AUDIT_UNAVAILABLE",
+            codes::AUDIT_UNAVAILABLE,
             format!(
                 "{operation} could not be written to the audit log: the audit key {} is missing \
                  (AUDIT_KEY_MISSING)",
@@ -379,7 +380,7 @@ pub async fn event(
     };
     let mut id = [0u8; 16];
     getrandom::fill(&mut id)
-        .map_err(|e| ApiError::internal("INTERNAL", format!("no system randomness: {e}")))?;
+        .map_err(|e| ApiError::internal(codes::INTERNAL, format!("no system randomness: {e}")))?;
     let entry = NewAuditEntry {
         time: state.now(),
         principal: principal.0.to_owned(),
@@ -398,7 +399,7 @@ pub async fn event(
             Ok(())
         }
         Err(e) => Err(ApiError::internal(
-            "AUDIT_UNAVAILABLE",
+            codes::AUDIT_UNAVAILABLE,
             format!(
                 "{operation} could not be written to the audit log: [{}] {e}",
                 e.code()
@@ -438,7 +439,7 @@ fn emit(row: &AuditEntry) {
 
 fn unavailable(detail: &str) -> Response {
     ApiError::internal(
-        "AUDIT_UNAVAILABLE",
+        codes::AUDIT_UNAVAILABLE,
         format!(
             "the request was not carried out because it could not be written to the audit log: \
              {detail}"
@@ -475,7 +476,7 @@ pub async fn attempt(State(state): State<AppState>, req: Request, next: Next) ->
             tracing::error!(
                 request_id = %entry.request_id,
                 operation = %entry.operation,
-                code = e.code(),
+                code = %e.code(),
                 error = %e,
                 "audit: cannot record the attempt; request refused"
             );

@@ -30,6 +30,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use lifeboat_catalog::{AssignmentId, Catalog, CatalogError, IdentityId, JobId, TokenId};
+use lifeboat_codes as codes;
 
 use crate::authz::{At, Grant, Op, Role, Scope, Target, route_rule};
 use crate::error::ApiError;
@@ -161,7 +162,7 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
     let mut req = match authorize(&state, &principal, req).await {
         Ok(req) => req,
         Err(e) => {
-            if e.code == "FORBIDDEN" {
+            if e.code == codes::FORBIDDEN {
                 tracing::info!(principal = %principal.display_name(), message = %e.message, "refused");
             }
             return e.into_response();
@@ -194,7 +195,7 @@ async fn peek_body(req: Request) -> Result<(Request, serde_json::Value), ApiErro
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            codes::PAYLOAD_TOO_LARGE,
             None,
             format!("the request body is larger than {MAX_BODY} bytes"),
         )

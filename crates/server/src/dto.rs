@@ -91,7 +91,7 @@ impl PolicyDtoExt for PolicyDto {
     fn new(p: Policy, vault: &str, items: i64) -> ApiResult<Self> {
         let properties = serde_json::from_value(p.document).map_err(|e| {
             ApiError::internal(
-                "POLICY_UNREADABLE",
+                lifeboat_codes::POLICY_UNREADABLE,
                 format!(
                     "the stored document of policy '{}' in vault '{vault}' cannot be read: {e}; \
                      replace it with PUT",

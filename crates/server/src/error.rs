@@ -3,15 +3,13 @@
 //! docs/errors.md; model, catalog and service errors keep their own codes,
 //! and the server adds `AUTH_*`, `BAD_REQUEST`, `ROUTE_NOT_FOUND`, …
 
-use std::borrow::Cow;
-
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lifeboat_catalog::{CatalogError, Entity};
 use lifeboat_model::{ErrorCode, ModelError};
 use lifeboat_service::ServiceError;
-use lifeboat_service::error::codes;
+use lifeboat_service::error::codes::{self, Code};
 
 pub use lifeboat_api::ErrorBody;
 
@@ -20,7 +18,7 @@ pub use lifeboat_api::ErrorBody;
 #[error("{code}: {message}")]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: Cow<'static, str>,
+    pub code: Code,
     pub message: String,
     pub target: Option<String>,
 }
@@ -30,7 +28,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     pub fn new(
         status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
+        code: impl Into<Code>,
         target: Option<&str>,
         message: impl Into<String>,
     ) -> Self {
@@ -44,31 +42,36 @@ impl ApiError {
 
     /// A request the server cannot parse (malformed JSON, wrong types).
     pub fn bad_request(target: Option<&str>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", target, message)
+        Self::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, target, message)
     }
 
     /// A well-formed value outside what is allowed.
     pub fn invalid_argument(target: &str, message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidArgument.as_str(),
+            ErrorCode::InvalidArgument,
             Some(target),
             message,
         )
     }
 
     pub fn not_found(target: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", Some(target), message)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            Some(target),
+            message,
+        )
     }
 
     pub fn conflict(target: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "CONFLICT", Some(target), message)
+        Self::new(StatusCode::CONFLICT, codes::CONFLICT, Some(target), message)
     }
 
     pub fn auth_required() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_REQUIRED",
+            codes::AUTH_REQUIRED,
             None,
             "this call needs a token: send 'Authorization: Bearer <token>' \
              (the token printed at the server's first start, or LIFEBOAT_ADMIN_TOKEN)",
@@ -78,7 +81,7 @@ impl ApiError {
     pub fn auth_invalid(why: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_INVALID",
+            codes::AUTH_INVALID,
             None,
             format!("{why}; check the token (LIFEBOAT_TOKEN or `lifeboat login`)"),
         )
@@ -88,7 +91,7 @@ impl ApiError {
     pub fn token_expired(name: &str, at: chrono::DateTime<chrono::Utc>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "TOKEN_EXPIRED",
+            codes::TOKEN_EXPIRED,
             None,
             format!(
                 "token '{name}' expired at {}; ask an Owner for a new one (`lifeboat token create`)",
@@ -101,7 +104,7 @@ impl ApiError {
     pub fn token_revoked(name: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "TOKEN_REVOKED",
+            codes::TOKEN_REVOKED,
             None,
             format!("token '{name}' was revoked; ask an Owner for a new one"),
         )
@@ -111,18 +114,18 @@ impl ApiError {
     pub fn identity_disabled(name: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "IDENTITY_DISABLED",
+            codes::IDENTITY_DISABLED,
             None,
             format!("identity '{name}' is disabled; an Owner can enable it again"),
         )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", None, message)
+        Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, None, message)
     }
 
     /// A failure of the server itself; the details go to the log.
-    pub fn internal(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn internal(code: Code, message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, None, message)
     }
 
@@ -178,8 +181,8 @@ impl From<CatalogError> for ApiError {
             // act on these two (empty the vault, move the items).
             CatalogError::InUse { entity, .. } => {
                 let code = match entity {
-                    Entity::Vault => "VAULT_NOT_EMPTY",
-                    Entity::Policy => "POLICY_IN_USE",
+                    Entity::Vault => codes::VAULT_NOT_EMPTY,
+                    Entity::Policy => codes::POLICY_IN_USE,
                     _ => e.code(),
                 };
                 ApiError::new(
@@ -245,24 +248,25 @@ impl From<ModelError> for ApiError {
     fn from(e: ModelError) -> Self {
         ApiError::new(
             model_status(e.code()),
-            e.code().as_str(),
+            e.code(),
             Some(e.target()),
             e.message(),
         )
     }
 }
 
-/// The HTTP status of a store error code (the store's codes pass through).
-fn store_status(code: &str) -> StatusCode {
-    match code {
-        "POINT_NOT_FOUND" | "PATH_NOT_FOUND" => StatusCode::NOT_FOUND,
-        "INVALID_ARGUMENT" | "POINT_AMBIGUOUS" => StatusCode::BAD_REQUEST,
-        "TARGET_EXISTS"
-        | "VAULT_EXISTS"
-        | "LEASE_LOST"
-        | "GC_RUNNING"
-        | "LAST_KEY"
-        | "IMMUTABLE_POINT_HELD" => StatusCode::CONFLICT,
+/// The HTTP status of a store error (the store's codes pass through).
+fn store_status(e: &lifeboat_store::Error) -> StatusCode {
+    use lifeboat_store::Error as E;
+    match e {
+        E::PointNotFound(_) | E::PathNotFound(_) => StatusCode::NOT_FOUND,
+        E::InvalidArgument(_) | E::PointAmbiguous(_) => StatusCode::BAD_REQUEST,
+        E::TargetExists(..)
+        | E::VaultExists(_)
+        | E::LeaseLost
+        | E::GcRunning { .. }
+        | E::LastKey
+        | E::PointHeld { .. } => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -294,15 +298,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::Model(m) => m.into(),
             ServiceError::Catalog(c) => c.into(),
             ServiceError::Workload(w) => w.into(),
-            ServiceError::Store(s) => {
-                let code = s.code();
-                ApiError::new(
-                    store_status(code),
-                    code,
-                    None,
-                    format!("{s} ({})", s.hint()),
-                )
-            }
+            ServiceError::Store(s) => ApiError::new(
+                store_status(&s),
+                s.code(),
+                None,
+                format!("{s} ({})", s.hint()),
+            ),
             ServiceError::Refused {
                 code,
                 target,

@@ -8,6 +8,7 @@ use axum::http::Uri;
 use axum::http::request::Parts;
 use lifeboat_api::{LIMIT_MAX, LIMIT_MIN, PageParams};
 use lifeboat_catalog::{MAX_PAGE, Page};
+use lifeboat_codes as codes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -31,9 +32,9 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
+                codes::PAYLOAD_TOO_LARGE
             } else {
-                "BAD_REQUEST"
+                codes::BAD_REQUEST
             };
             ApiError::new(e.status(), code, None, e.body_text())
         })?;
@@ -66,7 +67,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// (prefixed with `prefix`) in an error with `code`.
 pub fn from_value<T: DeserializeOwned>(
     value: serde_json::Value,
-    code: &'static str,
+    code: codes::Code,
     prefix: &str,
 ) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
@@ -183,7 +184,7 @@ pub fn page_by_name<T>(
             let bad = || {
                 ApiError::new(
                     axum::http::StatusCode::BAD_REQUEST,
-                    "INVALID_CURSOR",
+                    codes::INVALID_CURSOR,
                     Some("cursor"),
                     "invalid pagination cursor; start again without a cursor",
                 )

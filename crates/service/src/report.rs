@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_catalog::Job as JobRow;
+use lifeboat_codes::Code;
 use lifeboat_model::job::{
     Job as ModelJob, JobErrorDetail, JobId, JobStatus, JobType, Progress, TaskStatus,
 };
@@ -16,6 +17,8 @@ pub(crate) struct Report {
 }
 
 /// A stable error code and message, for a job's `warnings` or `errors`.
+/// Made from a registered [`Code`]; the code is kept as the text the job's
+/// JSON carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Detail {
     pub code: String,
@@ -23,9 +26,9 @@ pub(crate) struct Detail {
 }
 
 impl Detail {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Detail {
-            code: code.into(),
+            code: code.to_string(),
             message: message.into(),
         }
     }
@@ -218,7 +221,7 @@ mod tests {
         let p = rep.progress_json(now + chrono::TimeDelta::seconds(10));
         assert_eq!(p["percent"], 50.0);
         assert_eq!(p["etaSeconds"], 10);
-        rep.warn(Detail::new("SOURCE_WARNING", "x unreadable"));
+        rep.warn(Detail::new(lifeboat_codes::SOURCE_WARNING, "x unreadable"));
         assert_eq!(
             rep.close(Ending::Done, now),
             JobStatus::CompletedWithWarnings
@@ -235,7 +238,11 @@ mod tests {
         let now = r.queued_at;
         let mut rep = Report::started(&r, JobType::Backup, "item", now);
         rep.start_task(0, now);
-        let st = rep.close(Ending::Failed(Detail::new("SOURCE_MISSING", "gone")), now);
+        let detail = Detail {
+            code: "SOURCE_MISSING".into(),
+            message: "gone".into(),
+        };
+        let st = rep.close(Ending::Failed(detail), now);
         assert_eq!(st, JobStatus::Failed);
         let tasks = rep.tasks_json();
         assert_eq!(tasks[0]["status"], "Failed");

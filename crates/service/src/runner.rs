@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
-use crate::error::Result;
+use crate::error::{Result, codes};
 use crate::executors::{self, JobCtx};
 use crate::params::BackupParams;
 use crate::report::{Detail, Ending, Report};
@@ -174,7 +174,7 @@ impl Service {
             tracing::info!(rewrapped, provider = %cfg.keys.current, "vault secrets re-wrapped");
         }
         for (vault, e) in &unavailable {
-            tracing::warn!(vault = %vault, code = e.code(), "vault key not re-wrapped: {e}");
+            tracing::warn!(vault = %vault, code = %e.code(), "vault key not re-wrapped: {e}");
         }
         let shared = Arc::new(Shared {
             catalog,
@@ -297,7 +297,7 @@ async fn give_up(shared: &Shared, id: JobId) {
         return;
     };
     let detail = Detail::new(
-        "SERVER_SHUTDOWN",
+        codes::SERVER_SHUTDOWN,
         format!("server {owner} shut down while the job ran"),
     );
     let requeue = job.job_type != JobType::Restore && !job.cancel_requested;
@@ -388,7 +388,7 @@ async fn handle_taken_over(shared: &Shared, r: &ReclaimedJob) {
         .fetch_add(1, Ordering::Relaxed);
     let prev = r.previous_owner.as_deref().unwrap_or("unknown");
     let detail = Detail::new(
-        "SERVER_LOST",
+        codes::SERVER_LOST,
         format!("server {prev} stopped while running the job; {owner} took it over"),
     );
     tracing::warn!(job = job.id.0, kind = %job.job_type, from = prev, "took over a job of a lost server");

@@ -113,7 +113,7 @@ impl VaultStorage {
             match r {
                 Ok(()) => done += 1,
                 Err(e) => {
-                    tracing::warn!(vault = %id, code = e.code(), "cannot re-wrap the vault's key: {e}");
+                    tracing::warn!(vault = %id, code = %e.code(), "cannot re-wrap the vault's key: {e}");
                     failed.push((id.to_owned(), e));
                 }
             }

@@ -118,7 +118,10 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
     )
     .await
     .unwrap_err();
-    assert_eq!((e.code(), e.target()), ("INVALID_ARGUMENT", Some("target")));
+    assert_eq!(
+        (e.code().as_str(), e.target()),
+        ("INVALID_ARGUMENT", Some("target"))
+    );
     let e = ops::enqueue_restore(
         &env.catalog,
         env.clock.as_ref(),
@@ -128,7 +131,7 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
     .await
     .unwrap_err();
     assert_eq!(
-        (e.code(), e.target()),
+        (e.code().as_str(), e.target()),
         ("INVALID_ARGUMENT", Some("conflict"))
     );
     let e = ops::enqueue_restore(
@@ -149,7 +152,7 @@ both!(folder_round_trip, "2026-05-01T12:00:00Z", |env| {
     .await
     .unwrap_err();
     assert_eq!(
-        (e.code(), e.target()),
+        (e.code().as_str(), e.target()),
         ("INVALID_ARGUMENT", Some("retainUntil"))
     );
     h.shutdown(std::time::Duration::from_secs(10)).await;
@@ -227,6 +230,9 @@ both!(disk_round_trip, "2026-05-01T12:00:00Z", |env| {
     let e = ops::enqueue_restore(&env.catalog, env.clock.as_ref(), &item, &bad)
         .await
         .unwrap_err();
-    assert_eq!((e.code(), e.target()), ("INVALID_ARGUMENT", Some("format")));
+    assert_eq!(
+        (e.code().as_str(), e.target()),
+        ("INVALID_ARGUMENT", Some("format"))
+    );
     h.shutdown(std::time::Duration::from_secs(10)).await;
 });

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use lifeboat_backend::{BackendError, BackendErrorKind};
+use lifeboat_codes::{self as codes, Code};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -62,27 +63,27 @@ pub enum Error {
 
 impl Error {
     /// A stable machine-readable code (see docs/errors.md).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Error::NotAVault(_) => "NOT_A_VAULT",
-            Error::VaultExists(_) => "VAULT_EXISTS",
-            Error::VaultFormatNewer { .. } => "VAULT_FORMAT_NEWER",
-            Error::WrongPassphrase => "WRONG_PASSPHRASE",
-            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
-            Error::PointNotFound(_) => "POINT_NOT_FOUND",
-            Error::PointAmbiguous(_) => "POINT_AMBIGUOUS",
-            Error::PathNotFound(_) => "PATH_NOT_FOUND",
-            Error::Corrupt { .. } => "DATA_CORRUPT",
-            Error::ChunkMissing(_) => "CHUNK_MISSING",
-            Error::LeaseLost => "LEASE_LOST",
-            Error::GcRunning { .. } => "GC_RUNNING",
-            Error::LastKey => "LAST_KEY",
-            Error::PointHeld { .. } => "IMMUTABLE_POINT_HELD",
-            Error::TargetExists(..) => "TARGET_EXISTS",
-            Error::UnsafePath(_) => "UNSAFE_PATH",
-            Error::StorageFull(_) => "STORAGE_FULL",
-            Error::Io { .. } => "IO_ERROR",
-            Error::External(_) => "EXTERNAL_TOOL",
+            Error::NotAVault(_) => codes::NOT_A_VAULT,
+            Error::VaultExists(_) => codes::VAULT_EXISTS,
+            Error::VaultFormatNewer { .. } => codes::VAULT_FORMAT_NEWER,
+            Error::WrongPassphrase => codes::WRONG_PASSPHRASE,
+            Error::InvalidArgument(_) => codes::INVALID_ARGUMENT,
+            Error::PointNotFound(_) => codes::POINT_NOT_FOUND,
+            Error::PointAmbiguous(_) => codes::POINT_AMBIGUOUS,
+            Error::PathNotFound(_) => codes::PATH_NOT_FOUND,
+            Error::Corrupt { .. } => codes::DATA_CORRUPT,
+            Error::ChunkMissing(_) => codes::CHUNK_MISSING,
+            Error::LeaseLost => codes::LEASE_LOST,
+            Error::GcRunning { .. } => codes::GC_RUNNING,
+            Error::LastKey => codes::LAST_KEY,
+            Error::PointHeld { .. } => codes::IMMUTABLE_POINT_HELD,
+            Error::TargetExists(..) => codes::TARGET_EXISTS,
+            Error::UnsafePath(_) => codes::UNSAFE_PATH,
+            Error::StorageFull(_) => codes::STORAGE_FULL,
+            Error::Io { .. } => codes::IO_ERROR,
+            Error::External(_) => codes::EXTERNAL_TOOL,
             Error::Backend(e) => e.code(),
         }
     }

@@ -179,7 +179,10 @@ fn writes_cut_off_on_every_attempt_fail_and_leave_no_fragment() {
     );
     let err = backup(&e).expect_err("the backup succeeded over cut-off packs");
     assert!(
-        matches!(err.code(), "BACKEND_PARTIAL_WRITE" | "BACKEND_UNAVAILABLE"),
+        matches!(
+            err.code().as_str(),
+            "BACKEND_PARTIAL_WRITE" | "BACKEND_UNAVAILABLE"
+        ),
         "{}: {err}",
         err.code()
     );

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lifeboat_codes as codes;
 use lifeboat_model::item::WorkloadKind;
 use lifeboat_model::point::Consistency;
 use lifeboat_model::source::{Conflict, RestoreRequest, Source};
@@ -92,7 +93,7 @@ impl Workload for Disk {
         let image = image_of(job.source)?;
         self.check_available(job.source)?;
         let events = job.events;
-        let mut warn = |m: &str| events(Event::warning("SOURCE_WARNING", m));
+        let mut warn = |m: &str| events(Event::warning(codes::SOURCE_WARNING, m));
         let outcome = backup_image(
             job.vault,
             image,
@@ -121,7 +122,7 @@ impl Workload for Disk {
                 Conflict::Overwrite => {}
                 Conflict::Skip => {
                     (job.events)(Event::warning(
-                        "TARGET_SKIPPED",
+                        codes::TARGET_SKIPPED,
                         format!(
                             "{} exists; nothing restored (conflict: skip)",
                             target.display()

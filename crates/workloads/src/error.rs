@@ -1,6 +1,7 @@
 //! The workloads' errors: their own refusals, and what the store or the
 //! NBD client reported, each with its stable code (docs/errors.md).
 
+use lifeboat_codes::{self as codes, Code};
 use thiserror::Error;
 
 pub type Result<T> = std::result::Result<T, WorkloadError>;
@@ -11,7 +12,7 @@ pub enum WorkloadError {
     /// field at fault (`source`, `target`, `include[2]`, …).
     #[error("{message}")]
     Refused {
-        code: &'static str,
+        code: Code,
         target: String,
         message: String,
     },
@@ -29,7 +30,7 @@ pub enum WorkloadError {
 
 impl WorkloadError {
     pub(crate) fn refused(
-        code: &'static str,
+        code: Code,
         target: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
@@ -41,15 +42,15 @@ impl WorkloadError {
     }
 
     pub(crate) fn invalid(target: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::refused("INVALID_ARGUMENT", target, message)
+        Self::refused(codes::INVALID_ARGUMENT, target, message)
     }
 
     /// The stable code (docs/errors.md).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            WorkloadError::Refused { code, .. } => code,
-            WorkloadError::SourceUnavailable { .. } => "SOURCE_UNAVAILABLE",
-            WorkloadError::TargetExists(_) => "TARGET_EXISTS",
+            WorkloadError::Refused { code, .. } => *code,
+            WorkloadError::SourceUnavailable { .. } => codes::SOURCE_UNAVAILABLE,
+            WorkloadError::TargetExists(_) => codes::TARGET_EXISTS,
             WorkloadError::Store(e) => e.code(),
             WorkloadError::Nbd(e) => e.code(),
         }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use lifeboat_codes as codes;
 use lifeboat_model::item::WorkloadKind;
 use lifeboat_model::point::Consistency;
 use lifeboat_model::source::{Conflict, RestoreRequest, Source};
@@ -86,7 +87,7 @@ impl Workload for Files {
         let tree = tree_of(job.source)?;
         self.check_available(job.source)?;
         let events = job.events;
-        let mut warn = |m: &str| events(Event::warning("SOURCE_WARNING", m));
+        let mut warn = |m: &str| events(Event::warning(codes::SOURCE_WARNING, m));
         let outcome = backup_files(
             job.vault,
             &[tree.to_path_buf()],
@@ -126,7 +127,7 @@ impl Workload for Files {
             job.progress,
         )?;
         for e in &rep.errors {
-            (job.events)(Event::warning("RESTORE_ENTRY_FAILED", e.clone()));
+            (job.events)(Event::warning(codes::RESTORE_ENTRY_FAILED, e.clone()));
         }
         Ok(Restored {
             files: rep.files,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lifeboat_codes::Code;
 use lifeboat_model::source::{RestoreRequest, Source};
 use lifeboat_store::backup::{BackupOptions, BackupOutcome};
 use lifeboat_store::id::PointId;
@@ -14,11 +15,11 @@ use lifeboat_store::vault::Vault;
 /// with a stable code, which the service records on the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Warning { code: &'static str, message: String },
+    Warning { code: Code, message: String },
 }
 
 impl Event {
-    pub(crate) fn warning(code: &'static str, message: impl Into<String>) -> Event {
+    pub(crate) fn warning(code: Code, message: impl Into<String>) -> Event {
         Event::Warning {
             code,
             message: message.into(),

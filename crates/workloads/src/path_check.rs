@@ -2,6 +2,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use lifeboat_codes as codes;
+
 use crate::error::{Result, WorkloadError};
 
 /// The kind of file system object a source must be.
@@ -34,7 +36,7 @@ pub(crate) fn check_local_path(path: &Path, expect: Expect, what: &str) -> Resul
             format!("cannot be read by the server ({e})")
         };
         WorkloadError::refused(
-            "SOURCE_NOT_FOUND",
+            codes::SOURCE_NOT_FOUND,
             "source",
             format!("source {text:?} {why}; give a path that exists on the server's machine"),
         )

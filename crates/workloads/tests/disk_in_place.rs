@@ -248,7 +248,7 @@ fn sources_and_restores_are_checked_by_their_workload() {
     };
     let err = for_source(&disk).check_source(&disk).unwrap_err();
     assert_eq!(
-        (err.code(), err.target()),
+        (err.code().as_str(), err.target()),
         ("INVALID_ARGUMENT", Some("source"))
     );
     let files_restore = RestoreRequest::Path {

@@ -76,12 +76,12 @@ impl ApiError {
 /// A code for an error answer that did not carry one.
 fn fallback_code(status: u16) -> &'static str {
     match status {
-        400 | 422 => "BAD_REQUEST",
-        401 => "AUTH_REQUIRED",
-        403 => "AUTH_FORBIDDEN",
-        404 => "NOT_FOUND",
-        409 => "CONFLICT",
-        _ => "SERVER_ERROR",
+        400 | 422 => lifeboat_codes::BAD_REQUEST.as_str(),
+        401 => lifeboat_codes::AUTH_REQUIRED.as_str(),
+        403 => lifeboat_codes::AUTH_FORBIDDEN.as_str(),
+        404 => lifeboat_codes::NOT_FOUND.as_str(),
+        409 => lifeboat_codes::CONFLICT.as_str(),
+        _ => lifeboat_codes::SERVER_ERROR.as_str(),
     }
 }
 

@@ -354,7 +354,7 @@ fn role(ctx: &Ctx, cmd: RoleCmd) -> Result<u8> {
                         .map(|a| a.id)
                         .ok_or_else(|| CliError::Api {
                             status: 404,
-                            code: "NOT_FOUND".into(),
+                            code: lifeboat_codes::NOT_FOUND.into(),
                             message: format!(
                                 "identity '{identity}' has no role '{role}' {}",
                                 match &vault {

@@ -140,7 +140,7 @@ fn verdict(v: &AuditVerifyDto) -> u8 {
         return exit::OK;
     }
     let code = match v.code.as_deref() {
-        None | Some("") => "AUDIT_CHAIN_BROKEN",
+        None | Some("") => lifeboat_codes::AUDIT_CHAIN_BROKEN.as_str(),
         Some(c) => c,
     };
     let message = if v.message.is_empty() {
@@ -155,7 +155,7 @@ fn verdict(v: &AuditVerifyDto) -> u8 {
         target: None,
     };
     eprintln!("{}", Report(&err));
-    if code == "AUDIT_KEY_MISSING" {
+    if code == lifeboat_codes::AUDIT_KEY_MISSING {
         exit::FAILED
     } else {
         exit::DAMAGE

@@ -90,21 +90,25 @@ pub enum CliError {
 }
 
 /// Server and job error codes that name damage in the vault's store.
-const DAMAGE_CODES: [&str; 3] = ["DATA_CORRUPT", "CHUNK_MISSING", "UNSAFE_PATH"];
+const DAMAGE_CODES: [&str; 3] = [
+    lifeboat_codes::DATA_CORRUPT.as_str(),
+    lifeboat_codes::CHUNK_MISSING.as_str(),
+    lifeboat_codes::UNSAFE_PATH.as_str(),
+];
 
 impl CliError {
     /// The stable code printed in `ERROR: (CODE) …`.
     pub fn code(&self) -> &str {
         match self {
             CliError::Api { code, .. } | CliError::JobEnded { code, .. } => code,
-            CliError::Unreachable { .. } => "SERVER_UNREACHABLE",
-            CliError::TlsUntrusted { .. } => "TLS_UNTRUSTED",
-            CliError::Protocol { .. } => "BAD_RESPONSE",
-            CliError::Usage(_) => "INVALID_ARGUMENT",
-            CliError::InvalidPolicy { .. } => "INVALID_POLICY",
-            CliError::Config(_) => "CONFIG_ERROR",
-            CliError::WaitTimeout { .. } => "WAIT_TIMEOUT",
-            CliError::NotConfirmed(_) => "NOT_CONFIRMED",
+            CliError::Unreachable { .. } => lifeboat_codes::SERVER_UNREACHABLE.as_str(),
+            CliError::TlsUntrusted { .. } => lifeboat_codes::TLS_UNTRUSTED.as_str(),
+            CliError::Protocol { .. } => lifeboat_codes::BAD_RESPONSE.as_str(),
+            CliError::Usage(_) => lifeboat_codes::INVALID_ARGUMENT.as_str(),
+            CliError::InvalidPolicy { .. } => lifeboat_codes::INVALID_POLICY.as_str(),
+            CliError::Config(_) => lifeboat_codes::CONFIG_ERROR.as_str(),
+            CliError::WaitTimeout { .. } => lifeboat_codes::WAIT_TIMEOUT.as_str(),
+            CliError::NotConfirmed(_) => lifeboat_codes::NOT_CONFIRMED.as_str(),
         }
     }
 
@@ -136,7 +140,7 @@ impl CliError {
 /// Exit code for an API error: the code decides where it names storage
 /// trouble, else the HTTP status.
 pub fn api_exit_code(status: u16, code: &str) -> u8 {
-    if code == "STORAGE_FULL" {
+    if code == lifeboat_codes::STORAGE_FULL {
         return exit::STORAGE_FULL;
     }
     if DAMAGE_CODES.contains(&code) {
@@ -152,7 +156,7 @@ pub fn api_exit_code(status: u16, code: &str) -> u8 {
 
 /// Exit code for a job that ended without success, from its first error code.
 pub fn job_exit_code(code: &str) -> u8 {
-    if code == "STORAGE_FULL" {
+    if code == lifeboat_codes::STORAGE_FULL {
         exit::STORAGE_FULL
     } else if DAMAGE_CODES.contains(&code) {
         exit::DAMAGE

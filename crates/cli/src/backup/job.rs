@@ -169,9 +169,9 @@ pub fn conclude(ctx: &Ctx, job: JobDto) -> Result<u8> {
             let (code, message) = details(&job.errors).into_iter().next().unwrap_or_else(|| {
                 (
                     if status == "Cancelled" {
-                        "JOB_CANCELLED"
+                        lifeboat_codes::JOB_CANCELLED.as_str()
                     } else {
-                        "JOB_FAILED"
+                        lifeboat_codes::JOB_FAILED.as_str()
                     }
                     .to_owned(),
                     String::new(),
@@ -197,7 +197,7 @@ fn details(list: &[JobErrorDetail]) -> Vec<(String, String)> {
     list.iter()
         .map(|d| {
             let code = if d.error_code.is_empty() {
-                "UNKNOWN"
+                lifeboat_codes::UNKNOWN.as_str()
             } else {
                 d.error_code.as_str()
             };

@@ -103,7 +103,7 @@ pub fn resolve_point(ctx: &Ctx, vault: &str, item: &str, point: &str) -> Result<
         .filter(|id| !id.is_empty())
         .ok_or_else(|| CliError::Api {
             status: 404,
-            code: "POINT_NOT_FOUND".into(),
+            code: lifeboat_codes::POINT_NOT_FOUND.into(),
             message: format!("item '{item}' in vault '{vault}' has no recovery points yet"),
             target: Some("point".into()),
         })

@@ -83,7 +83,7 @@ pub async fn verify_audit(State(state): State<AppState>) -> ApiResult<Json<Audit
         Some(b) => {
             let (code, message) = if b.problem == AuditProblem::KeyMissing {
                 (
-                    "AUDIT_KEY_MISSING",
+                    lifeboat_codes::AUDIT_KEY_MISSING.as_str(),
                     format!(
                         "{} (expected at {})",
                         b.detail,
@@ -91,7 +91,7 @@ pub async fn verify_audit(State(state): State<AppState>) -> ApiResult<Json<Audit
                     ),
                 )
             } else {
-                ("AUDIT_CHAIN_BROKEN", b.detail)
+                (lifeboat_codes::AUDIT_CHAIN_BROKEN.as_str(), b.detail)
             };
             AuditVerifyDto {
                 valid: false,

@@ -83,7 +83,12 @@ async fn checked(source: Source) -> ApiResult<Source> {
         lifeboat_workloads::for_source(&source).check_source(&source)
     })
     .await
-    .map_err(|e| ApiError::internal("INTERNAL", format!("checking the source: {e}")))?
+    .map_err(|e| {
+        ApiError::internal(
+            lifeboat_codes::INTERNAL,
+            format!("checking the source: {e}"),
+        )
+    })?
     .map_err(ApiError::from)
 }
 
@@ -129,8 +134,13 @@ pub async fn enable_protection(
 ) -> ApiResult<(StatusCode, Json<ItemDto>)> {
     let vault = vaults::find(&state, &vault).await?;
     let source = req.source()?;
-    let kind: VaultKind = serde_json::from_value(Value::String(vault.kind.clone()))
-        .map_err(|_| ApiError::internal("INTERNAL", format!("vault kind '{}'", vault.kind)))?;
+    let kind: VaultKind =
+        serde_json::from_value(Value::String(vault.kind.clone())).map_err(|_| {
+            ApiError::internal(
+                lifeboat_codes::INTERNAL,
+                format!("vault kind '{}'", vault.kind),
+            )
+        })?;
     if !kind.accepts(source.kind()) {
         return Err(ApiError::invalid_argument(
             "workload",

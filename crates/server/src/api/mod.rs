@@ -164,7 +164,7 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
 async fn route_not_found(uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "ROUTE_NOT_FOUND",
+        lifeboat_codes::ROUTE_NOT_FOUND,
         Some(uri.path()),
         format!(
             "there is no API route {}; see /api/v1/openapi.json",
@@ -176,7 +176,7 @@ async fn route_not_found(uri: Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        lifeboat_codes::METHOD_NOT_ALLOWED,
         Some(uri.path()),
         format!(
             "{method} is not allowed on {}; see /api/v1/openapi.json",

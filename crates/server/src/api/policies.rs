@@ -39,15 +39,16 @@ pub fn parse_policy(properties: serde_json::Value) -> ApiResult<(Policy, serde_j
     if !properties.is_object() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "INVALID_POLICY",
+            lifeboat_codes::INVALID_POLICY,
             Some("properties"),
             "properties must be the policy object (policyType, schedulePolicy, retentionPolicy, …)",
         ));
     }
-    let policy: Policy = from_value(properties, "INVALID_POLICY", "")?;
+    let policy: Policy = from_value(properties, lifeboat_codes::INVALID_POLICY, "")?;
     policy.validate()?;
-    let doc = serde_json::to_value(&policy)
-        .map_err(|e| ApiError::internal("INTERNAL", format!("policy document: {e}")))?;
+    let doc = serde_json::to_value(&policy).map_err(|e| {
+        ApiError::internal(lifeboat_codes::INTERNAL, format!("policy document: {e}"))
+    })?;
     Ok((policy, doc))
 }
 

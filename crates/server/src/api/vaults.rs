@@ -58,14 +58,14 @@ fn settings_of(req: &CreateVault) -> ApiResult<(VaultName, VaultSettings)> {
         if let Some(sec) = props.get("securitySettings") {
             settings.security_settings = from_value::<SecuritySettings>(
                 sec.clone(),
-                "BAD_REQUEST",
+                lifeboat_codes::BAD_REQUEST,
                 "properties.securitySettings",
             )?;
         }
         if let Some(red) = props.get("redundancySettings") {
             settings.redundancy_settings = from_value::<RedundancySettings>(
                 red.clone(),
-                "BAD_REQUEST",
+                lifeboat_codes::BAD_REQUEST,
                 "properties.redundancySettings",
             )?;
         }
@@ -95,7 +95,7 @@ fn settings_of(req: &CreateVault) -> ApiResult<(VaultName, VaultSettings)> {
         r.check_supported().map_err(|e| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                e.code().as_str(),
+                e.code(),
                 Some("storageRedundancy"),
                 e.message(),
             )
@@ -147,8 +147,9 @@ pub async fn create_vault(
         ));
     }
     let now = state.now();
-    let doc = serde_json::to_value(settings)
-        .map_err(|e| ApiError::internal("INTERNAL", format!("vault settings: {e}")))?;
+    let doc = serde_json::to_value(settings).map_err(|e| {
+        ApiError::internal(lifeboat_codes::INTERNAL, format!("vault settings: {e}"))
+    })?;
     let vault = state
         .catalog
         .create_vault(&NewVault {
@@ -186,7 +187,7 @@ pub async fn create_vault(
                 .await
                 .map_err(ApiError::from),
             Err(e) => Err(ApiError::internal(
-                "INTERNAL",
+                lifeboat_codes::INTERNAL,
                 format!("default policy: {e}"),
             )),
         };

@@ -22,6 +22,7 @@ use lifeboat_workloads::BackupJob;
 
 use super::points::{Committed, record_point, tags};
 use super::{Events, JobCtx, fail, forget_point};
+use crate::error::codes;
 use crate::ops::item_policy;
 use crate::params::BackupParams;
 use crate::report::{Detail, Ending, Report};
@@ -29,7 +30,7 @@ use crate::report::{Detail, Ending, Report};
 pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     let Some(item_id) = ctx.job.item_id else {
         return Ending::Failed(Detail::new(
-            "ITEM_NOT_FOUND",
+            codes::ITEM_NOT_FOUND,
             "the backup job names no item",
         ));
     };
@@ -78,7 +79,7 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     let state = item.state;
     if !state.takes_backups() {
         return Ending::Failed(Detail::new(
-            "INVALID_ITEM_STATE",
+            codes::INVALID_ITEM_STATE,
             format!(
                 "protection of '{}' is {:?}: no backup taken",
                 item.name, state
@@ -94,14 +95,14 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     }
     if ctx.is_stopping() {
         return Ending::Requeue(Detail::new(
-            "SERVER_SHUTDOWN",
+            codes::SERVER_SHUTDOWN,
             "the server shut down before the backup started; it runs again",
         ));
     }
     let slot_text = params.slot.clone().or(ctx.job.slot_key.clone());
     if params.missed_slots > 0 {
         report.warn(Detail::new(
-            "SLOTS_MISSED",
+            codes::SLOTS_MISSED,
             format!(
                 "{} earlier scheduled run(s) were missed while no server was running; this run stands for them",
                 params.missed_slots
@@ -110,7 +111,7 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     }
     if let Some(late) = params.late_seconds {
         report.warn(Detail::new(
-            "SLOT_LATE",
+            codes::SLOT_LATE,
             format!(
                 "the run for slot {} started {}h{:02}m after its scheduled time",
                 slot_text.as_deref().unwrap_or("?"),
@@ -121,7 +122,7 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     }
     if let Some(of) = params.retry_of {
         report.warn(Detail::new(
-            "RETRY",
+            codes::RETRY,
             format!("this backup retries job {of}, whose server was lost"),
         ));
     }
@@ -224,7 +225,7 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
     }
     if outcome.point.consistency == StoreConsistency::ChangedDuringBackup {
         report.warn(Detail::new(
-            "CHANGED_DURING_BACKUP",
+            codes::CHANGED_DURING_BACKUP,
             "files changed while they were read; the point is crash-consistent for them",
         ));
     }

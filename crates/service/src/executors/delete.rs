@@ -9,12 +9,13 @@ use lifeboat_catalog::CatalogError;
 use lifeboat_model::job::Progress;
 
 use super::{JobCtx, fail, forget_point};
+use crate::error::codes;
 use crate::report::{Detail, Ending, Report};
 
 pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     let Some(item_id) = ctx.job.item_id else {
         report.warn(Detail::new(
-            "ITEM_ALREADY_DELETED",
+            codes::ITEM_ALREADY_DELETED,
             "the item was already deleted",
         ));
         return Ending::Done;
@@ -23,7 +24,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         Ok(i) => i,
         Err(CatalogError::NotFound { .. }) => {
             report.warn(Detail::new(
-                "ITEM_ALREADY_DELETED",
+                codes::ITEM_ALREADY_DELETED,
                 "the item was already deleted",
             ));
             return Ending::Done;
@@ -48,7 +49,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         }
         if ctx.is_stopping() {
             return Ending::Requeue(Detail::new(
-                "SERVER_SHUTDOWN",
+                codes::SERVER_SHUTDOWN,
                 "the server shut down while the deletion waited for the item's jobs",
             ));
         }
@@ -108,7 +109,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
                     && let Err(e) = ctx.enqueue_gc(item.vault_id).await
                 {
                     report.warn(Detail::new(
-                        "GC_NOT_QUEUED",
+                        codes::GC_NOT_QUEUED,
                         format!("could not queue garbage collection: {e}"),
                     ));
                 }
@@ -120,7 +121,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         }
     }
     Ending::Failed(Detail::new(
-        "IN_USE",
+        codes::IN_USE,
         "points or jobs of the item kept appearing; the item was not deleted",
     ))
 }

@@ -7,6 +7,7 @@ use lifeboat_model::job::Progress;
 use lifeboat_store::gc::{GcIntent, execute, plan};
 
 use super::{JobCtx, fail};
+use crate::error::codes;
 use crate::report::{Detail, Ending, Report};
 
 pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
@@ -15,7 +16,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     }
     if ctx.is_stopping() {
         return Ending::Requeue(Detail::new(
-            "SERVER_SHUTDOWN",
+            codes::SERVER_SHUTDOWN,
             "the server shut down before garbage collection started; it runs again",
         ));
     }

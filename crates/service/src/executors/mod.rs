@@ -208,7 +208,10 @@ pub(crate) fn forget_point(vault: &Vault, store_id: &str) -> Result<()> {
 /// Whether a store refusal is a locked vault's hold (skip the point, it
 /// goes once its hold expires) rather than a failure.
 pub(crate) fn is_held(e: &ServiceError) -> bool {
-    e.code() == "IMMUTABLE_POINT_HELD"
+    matches!(
+        e,
+        ServiceError::Store(lifeboat_store::Error::PointHeld { .. })
+    )
 }
 
 /// What a workload reports from its blocking thread while it runs, kept

@@ -11,13 +11,14 @@ use lifeboat_store::upload::Progress as StoreProgress;
 use lifeboat_workloads::RestoreJob;
 
 use super::{Events, JobCtx, fail};
+use crate::error::codes;
 use crate::params::RestoreParams;
 use crate::report::{Detail, Ending, Report};
 
 pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     let Some(item_id) = ctx.job.item_id else {
         return Ending::Failed(Detail::new(
-            "ITEM_NOT_FOUND",
+            codes::ITEM_NOT_FOUND,
             "the restore job names no item",
         ));
     };
@@ -33,7 +34,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         Ok(Some(p)) if p.item_id == item.id => {}
         Ok(_) => {
             return Ending::Failed(Detail::new(
-                "POINT_NOT_FOUND",
+                codes::POINT_NOT_FOUND,
                 format!(
                     "item '{}' has no recovery point {}",
                     item.name, params.point
@@ -47,7 +48,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
     }
     if ctx.is_stopping() {
         return Ending::Requeue(Detail::new(
-            "SERVER_SHUTDOWN",
+            codes::SERVER_SHUTDOWN,
             "the server shut down before the restore started; it runs again",
         ));
     }

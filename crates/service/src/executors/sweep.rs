@@ -19,6 +19,7 @@ use super::points::{Committed, record_point, tags};
 use lifeboat_model::guard::{self, AlertKind};
 
 use super::{JobCtx, fail, forget_point, is_held};
+use crate::error::codes;
 use crate::ops::item_policy;
 use crate::report::{Detail, Ending, Report};
 
@@ -54,7 +55,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         }
         if ctx.is_stopping() {
             return Ending::Requeue(Detail::new(
-                "SERVER_SHUTDOWN",
+                codes::SERVER_SHUTDOWN,
                 "the server shut down during the sweep; it runs again",
             ));
         }
@@ -75,7 +76,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
                 crate::protect::rule_expiry(&p),
                 now,
             ) {
-                report.warn(Detail::new(e.code().as_str(), e.message().to_string()));
+                report.warn(Detail::new(e.code().code(), e.message().to_string()));
                 held += 1;
                 continue;
             }
@@ -99,7 +100,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         }
         if held > 0 {
             report.warn(Detail::new(
-                "IMMUTABLE_POINT_HELD",
+                codes::IMMUTABLE_POINT_HELD,
                 format!("{held} expired point(s) are still held by the locked store; a later sweep deletes them"),
             ));
         }
@@ -148,7 +149,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
             Ok(Adopted::Row(item)) => {
                 adopted += 1;
                 report.warn(Detail::new(
-                    "POINT_ADOPTED",
+                    codes::POINT_ADOPTED,
                     format!(
                         "recovery point {hex} of item {item} had no catalog row (its backup was interrupted after the store committed it); it was added"
                     ),
@@ -182,7 +183,7 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         && let Err(e) = ctx.enqueue_gc(vault_id).await
     {
         report.warn(Detail::new(
-            "GC_NOT_QUEUED",
+            codes::GC_NOT_QUEUED,
             format!("could not queue garbage collection: {e}"),
         ));
     }
@@ -270,7 +271,7 @@ async fn purge(
         }
         if held > 0 {
             report.warn(Detail::new(
-                "IMMUTABLE_POINT_HELD",
+                codes::IMMUTABLE_POINT_HELD,
                 format!(
                     "soft-deleted item '{}' still has {held} point(s) held by the locked store;                      it is purged once they expire",
                     item.name

@@ -37,7 +37,12 @@ pub(crate) fn check_name(target: &str, name: &str) -> ApiResult<()> {
 }
 
 pub(crate) fn self_lockout(message: String) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, "SELF_LOCKOUT", None, message)
+    ApiError::new(
+        StatusCode::CONFLICT,
+        lifeboat_codes::SELF_LOCKOUT,
+        None,
+        message,
+    )
 }
 
 pub(crate) async fn all_assignments(state: &AppState) -> ApiResult<Vec<RoleAssignment>> {

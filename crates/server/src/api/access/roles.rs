@@ -41,7 +41,7 @@ pub async fn create_role_assignment(
     let role = Role::parse(&req.role).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "INVALID_ROLE",
+            lifeboat_codes::INVALID_ROLE,
             Some("role"),
             format!(
                 "unknown role {:?}; roles are {}",

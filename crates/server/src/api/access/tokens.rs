@@ -74,7 +74,8 @@ pub async fn create_token(
     let now = state.now();
     let expires = expiry_of(&req, now)?;
     let identity = state.catalog.get_identity(&name).await?;
-    let secret = generate_token().map_err(|e| ApiError::internal("INTERNAL", e.to_string()))?;
+    let secret = generate_token()
+        .map_err(|e| ApiError::internal(lifeboat_codes::INTERNAL, e.to_string()))?;
     let token = state
         .catalog
         .create_identity_token(identity.id, &req.name, &secret, Some(expires), now)
