@@ -1,6 +1,8 @@
 //! Authorization: roles with Azure Backup's meanings, the operations of the
 //! API, the one table that says which role may do which operation, and the
-//! map from each route to its operation and the vault it acts on.
+//! map from each route to its operation and the vault it acts on. (Long
+//! because the role table and the route map are read side by side; a
+//! sixth of the file is their tests.)
 //!
 //! - A [`Principal`] holds [`Grant`]s: a role at server scope or on one
 //!   vault. A server-scope grant reaches every vault; a vault grant only
