@@ -42,35 +42,32 @@ fn write_tmp(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<PathBuf> {
 /// a 0700 folder, fsync, hard link (fails if the file appeared meanwhile),
 /// fsync the folder.
 pub(crate) fn write_new(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = secret_dir(path)?;
-    let mut tmp = None;
-    let r = (|| -> std::io::Result<()> {
-        let t = write_tmp(dir, path, data)?;
-        tmp = Some(t.clone());
-        fs::hard_link(&t, path)?;
-        fs::remove_file(&t)?;
-        Ok(())
-    })();
-    if let Err(e) = r {
-        if let Some(t) = tmp {
-            let _ = fs::remove_file(t);
-        }
-        return Err(ServiceError::io(path.display().to_string(), e));
-    }
-    sync_dir(dir);
-    Ok(())
+    place(path, data, |tmp, path| {
+        fs::hard_link(tmp, path)?;
+        fs::remove_file(tmp)
+    })
 }
 
 /// Replaces a secret file atomically: temporary file, fsync, rename over,
 /// fsync the folder. A crash leaves the old or the new file, never a mix.
 pub(crate) fn write_replace(path: &Path, data: &[u8]) -> Result<()> {
+    place(path, data, |tmp, path| fs::rename(tmp, path))
+}
+
+/// Writes `data` to a temporary file beside `path`, then `put` moves it to
+/// `path`; on failure the temporary file is removed. The folder is synced
+/// after a success.
+fn place(
+    path: &Path,
+    data: &[u8],
+    put: impl FnOnce(&Path, &Path) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = secret_dir(path)?;
     let mut tmp = None;
     let r = (|| -> std::io::Result<()> {
         let t = write_tmp(dir, path, data)?;
         tmp = Some(t.clone());
-        fs::rename(&t, path)?;
-        Ok(())
+        put(&t, path)
     })();
     if let Err(e) = r {
         if let Some(t) = tmp {

@@ -89,13 +89,6 @@ pub enum CliError {
     NotConfirmed(String),
 }
 
-/// Server and job error codes that name damage in the vault's store.
-const DAMAGE_CODES: [&str; 3] = [
-    lifeboat_codes::DATA_CORRUPT.as_str(),
-    lifeboat_codes::CHUNK_MISSING.as_str(),
-    lifeboat_codes::UNSAFE_PATH.as_str(),
-];
-
 impl CliError {
     /// The stable code printed in `ERROR: (CODE) …`.
     pub fn code(&self) -> &str {
@@ -140,11 +133,8 @@ impl CliError {
 /// Exit code for an API error: the code decides where it names storage
 /// trouble, else the HTTP status.
 pub fn api_exit_code(status: u16, code: &str) -> u8 {
-    if code == lifeboat_codes::STORAGE_FULL {
-        return exit::STORAGE_FULL;
-    }
-    if DAMAGE_CODES.contains(&code) {
-        return exit::DAMAGE;
+    if let Some(storage) = storage_exit_code(code) {
+        return storage;
     }
     match status {
         401 | 403 => exit::AUTH,
@@ -156,12 +146,17 @@ pub fn api_exit_code(status: u16, code: &str) -> u8 {
 
 /// Exit code for a job that ended without success, from its first error code.
 pub fn job_exit_code(code: &str) -> u8 {
-    if code == lifeboat_codes::STORAGE_FULL {
-        exit::STORAGE_FULL
-    } else if DAMAGE_CODES.contains(&code) {
-        exit::DAMAGE
-    } else {
-        exit::FAILED
+    storage_exit_code(code).unwrap_or(exit::FAILED)
+}
+
+/// The exit code of a server or job code that names trouble in the vault's
+/// store (full, or damaged), whatever the HTTP status.
+fn storage_exit_code(code: &str) -> Option<u8> {
+    use lifeboat_codes::{CHUNK_MISSING, DATA_CORRUPT, STORAGE_FULL, UNSAFE_PATH};
+    match lifeboat_codes::Code::parse(code)? {
+        STORAGE_FULL => Some(exit::STORAGE_FULL),
+        DATA_CORRUPT | CHUNK_MISSING | UNSAFE_PATH => Some(exit::DAMAGE),
+        _ => None,
     }
 }
 
