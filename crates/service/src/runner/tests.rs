@@ -1,3 +1,4 @@
+use super::takeover::is_dead_local;
 use super::*;
 
 #[test]
