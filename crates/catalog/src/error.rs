@@ -174,4 +174,19 @@ pub(crate) fn is_fk_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 
+/// A row deletion's result, where a foreign-key violation means another
+/// connection added a row that refers to it since the checks: `IN_USE`,
+/// with `why`.
+pub(crate) fn deleted_unless_referenced<T>(
+    r: std::result::Result<T, sqlx::Error>,
+    entity: Entity,
+    name: &str,
+    why: &str,
+) -> Result<T> {
+    match r {
+        Err(e) if is_fk_violation(&e) => Err(CatalogError::in_use(entity, name, why.into())),
+        r => Ok(r?),
+    }
+}
+
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

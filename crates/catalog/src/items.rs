@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Entity, Result, is_fk_violation, on_unique};
+use crate::error::{Entity, Result, deleted_unless_referenced, is_fk_violation, on_unique};
 use crate::types::{
     Item, ItemId, ItemPatch, JobId, NewItem, NewJob, Page, Paged, PlanResult, PlannedSlot, VaultId,
     cursor,
@@ -340,21 +340,15 @@ impl Catalog {
                     ),
                 ));
             }
-            match sqlx::query("DELETE FROM items WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_fk_violation(&e) => {
-                    return Err(CatalogError::in_use(
-                        Entity::Item,
-                        name,
-                        "a recovery point was added concurrently".into(),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
+            deleted_unless_referenced(
+                sqlx::query("DELETE FROM items WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await,
+                Entity::Item,
+                &name,
+                "a recovery point was added concurrently",
+            )?;
             tx.commit().await?;
             Ok(())
         })

@@ -12,42 +12,42 @@ use crate::types::{
 use crate::types::{cursor, paginate, ts, ts_opt};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
 
-/// Inserts one point, taking its vault from its item; no row when the item
-/// does not exist.
-const INSERT: &str = "INSERT INTO points (vault_id, item_id, store_id, time, consistency, tier,
-                                          size, added_bytes, rule_tags, expiry)
-    SELECT vault_id, id, $2, $3, $4, $5, $6, $7, $8, $9 FROM items WHERE id = $1
-    RETURNING *";
-
-/// As [`INSERT`], with the origin and retention detail of schema 2.
-const INSERT_DETAILED: &str = "INSERT INTO points (vault_id, item_id, store_id, time, consistency,
+/// Inserts one point with its origin and retention detail, taking its
+/// vault from its item; no row when the item does not exist.
+const INSERT: &str = "INSERT INTO points (vault_id, item_id, store_id, time, consistency,
                                      tier, size, added_bytes, rule_tags, expiry,
                                      slot_key, retain_until, rule_name, rule_expiry, hold)
     SELECT vault_id, id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
     FROM items WHERE id = $1
     RETURNING *";
 
+/// Binds a [`NewPoint`] and its [`PointDetail`] to [`INSERT`]'s parameters.
+macro_rules! bind_point {
+    ($query:expr, $p:expr, $d:expr) => {
+        $query
+            .bind($p.item_id)
+            .bind(&$p.store_id)
+            .bind(ts($p.time))
+            .bind(&$p.consistency)
+            .bind(&$p.tier)
+            .bind($p.size)
+            .bind($p.added_bytes)
+            .bind(Json(&$p.rule_tags))
+            .bind(ts_opt($p.expiry))
+            .bind(&$d.slot_key)
+            .bind(ts_opt($d.retain_until))
+            .bind(&$d.rule_name)
+            .bind(ts_opt($d.rule_expiry))
+            .bind(&$d.hold)
+    };
+}
+
 impl Catalog {
     /// Records a point the store has committed. `CONFLICT` when the vault
     /// already has a row for that store point id, `NOT_FOUND` when the item
     /// does not exist.
     pub async fn insert_point(&self, p: &NewPoint) -> Result<Point> {
-        with_pool!(self, |pool, dialect| {
-            sqlx::query_as(INSERT)
-                .bind(p.item_id)
-                .bind(&p.store_id)
-                .bind(ts(p.time))
-                .bind(&p.consistency)
-                .bind(&p.tier)
-                .bind(p.size)
-                .bind(p.added_bytes)
-                .bind(Json(&p.rule_tags))
-                .bind(ts_opt(p.expiry))
-                .fetch_optional(pool)
-                .await
-                .map_err(|e| on_unique(e, Entity::Point, &p.store_id))?
-                .ok_or_else(|| CatalogError::not_found(Entity::Item, p.item_id))
-        })
+        self.insert_point_with(p, &PointDetail::default()).await
     }
 
     /// Records many points in one transaction: all or none (the expiry
@@ -57,17 +57,9 @@ impl Catalog {
         with_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_write().await?;
             let mut out = Vec::with_capacity(points.len());
+            let no_detail = PointDetail::default();
             for p in points {
-                let row = sqlx::query_as(INSERT)
-                    .bind(p.item_id)
-                    .bind(&p.store_id)
-                    .bind(ts(p.time))
-                    .bind(&p.consistency)
-                    .bind(&p.tier)
-                    .bind(p.size)
-                    .bind(p.added_bytes)
-                    .bind(Json(&p.rule_tags))
-                    .bind(ts_opt(p.expiry))
+                let row = bind_point!(sqlx::query_as(INSERT), p, no_detail)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(|e| on_unique(e, Entity::Point, &p.store_id))?
@@ -83,21 +75,7 @@ impl Catalog {
     /// the retention detail behind its expiry.
     pub async fn insert_point_with(&self, p: &NewPoint, d: &PointDetail) -> Result<Point> {
         with_pool!(self, |pool, dialect| {
-            sqlx::query_as(INSERT_DETAILED)
-                .bind(p.item_id)
-                .bind(&p.store_id)
-                .bind(ts(p.time))
-                .bind(&p.consistency)
-                .bind(&p.tier)
-                .bind(p.size)
-                .bind(p.added_bytes)
-                .bind(Json(&p.rule_tags))
-                .bind(ts_opt(p.expiry))
-                .bind(&d.slot_key)
-                .bind(ts_opt(d.retain_until))
-                .bind(&d.rule_name)
-                .bind(ts_opt(d.rule_expiry))
-                .bind(&d.hold)
+            bind_point!(sqlx::query_as(INSERT), p, d)
                 .fetch_optional(pool)
                 .await
                 .map_err(|e| on_unique(e, Entity::Point, &p.store_id))?

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::error::{Entity, Result, is_fk_violation, on_unique};
+use crate::error::{Entity, Result, deleted_unless_referenced, is_fk_violation, on_unique};
 use crate::types::{Item, Policy, VaultId, ts};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
 
@@ -123,23 +123,17 @@ impl Catalog {
                     ),
                 ));
             }
-            let deleted =
-                match sqlx::query("DELETE FROM policies WHERE vault_id = $1 AND name = $2")
+            let deleted = deleted_unless_referenced(
+                sqlx::query("DELETE FROM policies WHERE vault_id = $1 AND name = $2")
                     .bind(vault_id)
                     .bind(name)
                     .execute(&mut *tx)
-                    .await
-                {
-                    Ok(r) => r.rows_affected(),
-                    Err(e) if is_fk_violation(&e) => {
-                        return Err(CatalogError::in_use(
-                            Entity::Policy,
-                            name,
-                            "an item was protected with it concurrently".into(),
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                };
+                    .await,
+                Entity::Policy,
+                name,
+                "an item was protected with it concurrently",
+            )?
+            .rows_affected();
             if deleted == 0 {
                 return Err(CatalogError::not_found(Entity::Policy, name));
             }

@@ -14,50 +14,40 @@ use crate::{Catalog, CatalogError, with_pool};
 /// A soft-delete mark: (deleted at, purge at); `None` clears it.
 pub type DeleteMark = Option<(DateTime<Utc>, DateTime<Utc>)>;
 
+/// Sets or clears the mark of row `$id` of `$table` and returns the row;
+/// `NOT_FOUND` (as `$entity`) when there is none.
+macro_rules! set_mark {
+    ($cat:expr, $table:literal, $entity:expr, $id:expr, $mark:expr) => {
+        with_pool!($cat, |pool, dialect| {
+            sqlx::query_as(concat!(
+                "UPDATE ",
+                $table,
+                " SET deleted_at = $2, purge_at = $3 WHERE id = $1 RETURNING *"
+            ))
+            .bind($id)
+            .bind(ts_opt($mark.map(|m| m.0)))
+            .bind(ts_opt($mark.map(|m| m.1)))
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| CatalogError::not_found($entity, $id))
+        })
+    };
+}
+
 impl Catalog {
     /// Sets or clears an item's soft-delete mark.
     pub async fn set_item_deleted(&self, id: ItemId, mark: DeleteMark) -> Result<Item> {
-        with_pool!(self, |pool, dialect| {
-            sqlx::query_as(
-                "UPDATE items SET deleted_at = $2, purge_at = $3 WHERE id = $1 RETURNING *",
-            )
-            .bind(id)
-            .bind(ts_opt(mark.map(|m| m.0)))
-            .bind(ts_opt(mark.map(|m| m.1)))
-            .fetch_optional(pool)
-            .await?
-            .ok_or_else(|| CatalogError::not_found(Entity::Item, id))
-        })
+        set_mark!(self, "items", Entity::Item, id, mark)
     }
 
     /// Sets or clears a point's soft-delete mark.
     pub async fn set_point_deleted(&self, id: PointId, mark: DeleteMark) -> Result<Point> {
-        with_pool!(self, |pool, dialect| {
-            sqlx::query_as(
-                "UPDATE points SET deleted_at = $2, purge_at = $3 WHERE id = $1 RETURNING *",
-            )
-            .bind(id)
-            .bind(ts_opt(mark.map(|m| m.0)))
-            .bind(ts_opt(mark.map(|m| m.1)))
-            .fetch_optional(pool)
-            .await?
-            .ok_or_else(|| CatalogError::not_found(Entity::Point, id))
-        })
+        set_mark!(self, "points", Entity::Point, id, mark)
     }
 
     /// Sets or clears a vault's soft-delete mark.
     pub async fn set_vault_deleted(&self, id: VaultId, mark: DeleteMark) -> Result<Vault> {
-        with_pool!(self, |pool, dialect| {
-            sqlx::query_as(
-                "UPDATE vaults SET deleted_at = $2, purge_at = $3 WHERE id = $1 RETURNING *",
-            )
-            .bind(id)
-            .bind(ts_opt(mark.map(|m| m.0)))
-            .bind(ts_opt(mark.map(|m| m.1)))
-            .fetch_optional(pool)
-            .await?
-            .ok_or_else(|| CatalogError::not_found(Entity::Vault, id))
-        })
+        set_mark!(self, "vaults", Entity::Vault, id, mark)
     }
 
     /// Every vault, soft-deleted ones included (the scheduler sweeps them

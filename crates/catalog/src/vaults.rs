@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::error::{Entity, Result, is_fk_violation, on_unique};
+use crate::error::{Entity, Result, deleted_unless_referenced, on_unique};
 use crate::types::{NewVault, Vault, VaultId, VaultUsage, ts};
 use crate::{BeginWrite, Catalog, CatalogError, with_pool};
 use lifeboat_model::job::JobStatus;
@@ -131,22 +131,16 @@ impl Catalog {
                     ),
                 ));
             }
-            match sqlx::query("DELETE FROM vaults WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-            {
-                Ok(_) => {}
-                // An item or point inserted by another connection since the check.
-                Err(e) if is_fk_violation(&e) => {
-                    return Err(CatalogError::in_use(
-                        Entity::Vault,
-                        name,
-                        "protected items or recovery points were added concurrently".into(),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
+            // An item or point inserted by another connection since the check.
+            deleted_unless_referenced(
+                sqlx::query("DELETE FROM vaults WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await,
+                Entity::Vault,
+                &name,
+                "protected items or recovery points were added concurrently",
+            )?;
             tx.commit().await?;
             Ok(())
         })

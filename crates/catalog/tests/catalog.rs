@@ -30,11 +30,8 @@ fn secs(n: i64) -> TimeDelta {
 
 async fn vault(cat: &Catalog, name: &str) -> Vault {
     cat.create_vault(&NewVault {
-        name: name.into(),
-        kind: "recovery-services".into(),
-        redundancy: "LRS".into(),
         settings: json!({"softDelete": {"state": "Enabled", "days": 14}}),
-        created: t0(),
+        ..support::new_vault(name, t0())
     })
     .await
     .unwrap()
@@ -73,15 +70,10 @@ async fn item(cat: &Catalog, v: &Vault, name: &str, policy: Option<&str>) -> Ite
 
 fn new_point(it: &Item, store_id: &str, time: DateTime<Utc>) -> NewPoint {
     NewPoint {
-        item_id: it.id,
-        store_id: store_id.into(),
-        time,
-        consistency: "file-system".into(),
-        tier: "vault".into(),
         size: 1000,
         added_bytes: 100,
-        rule_tags: vec!["daily".into()],
         expiry: Some(time + TimeDelta::days(30)),
+        ..support::point(it, store_id, time)
     }
 }
 

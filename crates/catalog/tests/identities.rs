@@ -21,15 +21,7 @@ fn code<T: std::fmt::Debug>(r: Result<T>) -> &'static str {
 }
 
 async fn vault(cat: &Catalog, name: &str) -> Vault {
-    cat.create_vault(&NewVault {
-        name: name.into(),
-        kind: "recovery-services".into(),
-        redundancy: "LRS".into(),
-        settings: json!({}),
-        created: t0(),
-    })
-    .await
-    .unwrap()
+    support::vault(cat, name, t0()).await
 }
 
 both!(identities_are_created_listed_and_disabled, |db| {

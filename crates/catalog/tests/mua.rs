@@ -8,7 +8,6 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use lifeboat_catalog::*;
-use serde_json::json;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap() + TimeDelta::microseconds(654_321)
@@ -46,16 +45,7 @@ both!(guards_holders_and_mappings, |db| {
             .code(),
         "CONFLICT"
     );
-    let v = cat
-        .create_vault(&NewVault {
-            name: "prod".into(),
-            kind: "recovery-services".into(),
-            redundancy: "LRS".into(),
-            settings: json!({}),
-            created: t0(),
-        })
-        .await
-        .unwrap();
+    let v = support::vault(cat, "prod", t0()).await;
     let m = cat.attach_guard(v.id, g.id, t0()).await.unwrap();
     assert_eq!((m.guard_id, m.guard_name.as_str()), (g.id, "g1"));
     let h = cat
@@ -84,16 +74,7 @@ both!(an_approval_is_used_once_whoever_races, |db| {
         .create_guard("g1", sec.id, "", &["detach-guard".to_string()], t0())
         .await
         .unwrap();
-    let v = cat
-        .create_vault(&NewVault {
-            name: "prod".into(),
-            kind: "recovery-services".into(),
-            redundancy: "LRS".into(),
-            settings: json!({}),
-            created: t0(),
-        })
-        .await
-        .unwrap();
+    let v = support::vault(cat, "prod", t0()).await;
     let new = |op: &str, target: &str| NewMuaRequest {
         guard_id: g.id,
         vault_id: v.id,

@@ -104,17 +104,7 @@ async fn unknown_job_types_are_not_claimed(dialect: Dialect) {
     use lifeboat_model::job::{JobStatus, JobType};
     let db = TestDb::new(dialect).await;
     let now = chrono::Utc::now();
-    let vault = db
-        .catalog
-        .create_vault(&lifeboat_catalog::NewVault {
-            name: "v".into(),
-            kind: "recovery-services".into(),
-            redundancy: "LRS".into(),
-            settings: serde_json::json!({}),
-            created: now,
-        })
-        .await
-        .unwrap();
+    let vault = support::vault(&db.catalog, "v", now).await;
     let queued_at = match dialect {
         Dialect::Sqlite => "'2000-01-01T00:00:00.000000+00:00'",
         Dialect::Postgres => "'2000-01-01T00:00:00Z'",

@@ -3,6 +3,7 @@
 //! documented exit codes (docs/cli.md).
 
 mod backup;
+mod conflict_flags;
 mod progress;
 mod store_cmd;
 mod store_gc;

@@ -13,7 +13,7 @@ use lifeboat_store::config::VaultConfig;
 use lifeboat_store::gc::{execute_forget, plan_forget};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::manifest::{ChunkRef, Entry, EntryType, Point};
-use lifeboat_store::restore::{Conflict, RestoreOptions, entries, restore};
+use lifeboat_store::restore::{RestoreOptions, entries, restore};
 use lifeboat_store::retention::{KeepPolicy, parse_duration};
 use lifeboat_store::upload::Progress;
 use lifeboat_store::util::human_bytes;
@@ -21,6 +21,7 @@ use lifeboat_store::verify::{ReadData, verify};
 use lifeboat_store::{Error, Vault};
 use lifeboat_workloads::WorkloadError;
 use lifeboat_workloads::disk::backup_image;
+use lifeboat_workloads::files::store_conflict;
 use serde_json::json;
 
 use crate::progress::Display;
@@ -295,21 +296,13 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             point,
             target,
             include,
-            overwrite,
-            skip_existing,
+            conflict,
             format,
         } => {
             let (id, p) = vault.resolve_point(&point)?;
-            let conflict = if overwrite {
-                Conflict::Overwrite
-            } else if skip_existing {
-                Conflict::SkipExisting
-            } else {
-                Conflict::Fail
-            };
             let opts = RestoreOptions {
                 includes: include,
-                conflict,
+                conflict: store_conflict(conflict.conflict()),
                 disk_format: format,
             };
             let counters = Arc::new(Progress::default());

@@ -30,7 +30,7 @@ fn pg_exec(url: &str, sql: &str) {
 #[test]
 fn audit_list_and_verify_find_an_edited_row() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pg = PgDb::new("lifeboat_test_audit_cli");
+    let pg = PgDb::create_blocking("lifeboat_test_audit_cli");
     let mut opts = ServerOpts::new(&dir.path().join("data"), &dir.path().join("server.log"));
     opts.catalog = Some(pg.url.clone());
     let srv = ServerProc::start(opts);

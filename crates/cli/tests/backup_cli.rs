@@ -890,7 +890,7 @@ fn restores_honour_conflicts_includes_and_disk_images() {
 
 #[test]
 fn the_cli_drives_a_server_on_postgresql() {
-    let db = PgDb::new("lifeboat_test_cli");
+    let db = PgDb::create_blocking("lifeboat_test_cli");
     let srv = Server::start_with(Some(&db.url));
     let src = protected_source(&srv);
     let job = srv

@@ -44,7 +44,7 @@ fn backups_by_item(cli: &Cli, srv: &ServerProc) -> BTreeMap<String, Vec<Value>> 
 
 #[test]
 fn scheduled_and_on_demand_backups_run_once_across_two_servers() {
-    let db = PgDb::new("lifeboat_test_multi_once");
+    let db = PgDb::create_blocking("lifeboat_test_multi_once");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let clock = dir.path().join("clock");
@@ -200,7 +200,7 @@ fn scheduled_and_on_demand_backups_run_once_across_two_servers() {
 
 #[test]
 fn a_backup_on_a_killed_server_is_taken_over_by_the_other() {
-    let db = PgDb::new("lifeboat_test_multi_takeover");
+    let db = PgDb::create_blocking("lifeboat_test_multi_takeover");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     // System clock; a 4 s lease (renewed every second) so that the

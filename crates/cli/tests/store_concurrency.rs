@@ -6,36 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-fn lifeboat(root: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-        .arg("store")
-        .args(args)
-        .arg("--vault")
-        .arg(root.join("vault"))
-        .env("LIFEBOAT_PASSPHRASE", "concurrency")
-        .env("LIFEBOAT_KDF_M_KIB", "1024")
-        .env("LIFEBOAT_KDF_T", "1")
-        .env("LIFEBOAT_CACHE_DIR", root.join("cache"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lifeboat")
-}
-
-fn ok_json(root: &Path, args: &[&str]) -> serde_json::Value {
-    let mut full = args.to_vec();
-    full.extend(["-o", "json"]);
-    let out = lifeboat(root, &full);
-    assert!(
-        out.status.success(),
-        "lifeboat {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
-}
+mod common;
+use common::Env;
 
 /// Deterministic pseudo-random bytes for (variant, file).
 fn content(seed: u64, len: usize) -> Vec<u8> {
@@ -92,14 +67,8 @@ fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn backups_forget_and_gc_run_together_and_lose_nothing() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root: PathBuf = tmp.path().to_path_buf();
-    let init = lifeboat(&root, &["init", "--pack-size-mib", "1"]);
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    let env = Arc::new(Env::new());
+    env.init_with(&["--pack-size-mib", "1"]);
     let rounds: u64 = std::env::var("LIFEBOAT_CONCURRENCY_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -111,12 +80,12 @@ fn backups_forget_and_gc_run_together_and_lose_nothing() {
 
     // The collector: forget and gc, over and over, while backups run.
     let collector = {
-        let (root, done, gc_runs, rescued) =
-            (root.clone(), done.clone(), gc_runs.clone(), rescued.clone());
+        let (env, done, gc_runs, rescued) =
+            (env.clone(), done.clone(), gc_runs.clone(), rescued.clone());
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
-                ok_json(&root, &["forget", "--keep-last", "2"]);
-                let r = ok_json(&root, &["gc"]);
+                env.ok_json(&["forget", "--keep-last", "2"]);
+                let r = env.ok_json(&["gc"]);
                 rescued.fetch_add(
                     r["packs_rescued"].as_u64().unwrap_or(0) as usize,
                     Ordering::Relaxed,
@@ -128,12 +97,12 @@ fn backups_forget_and_gc_run_together_and_lose_nothing() {
     // Two writers, each backing up its own folder round after round.
     let writers: Vec<_> = (0..2u64)
         .map(|w| {
-            let (root, expected) = (root.clone(), expected.clone());
+            let (env, expected) = (env.clone(), expected.clone());
             std::thread::spawn(move || {
-                let dir = root.join(format!("src{w}"));
+                let dir = env.path(&format!("src{w}"));
                 for r in 0..rounds {
                     let files = write_round(&dir, w, r);
-                    let out = ok_json(&root, &["backup", dir.to_str().expect("utf8")]);
+                    let out = env.ok_json(&["backup", dir.to_str().expect("utf8")]);
                     let id = out["id"].as_str().expect("id").to_string();
                     expected
                         .lock()
@@ -159,28 +128,28 @@ fn backups_forget_and_gc_run_together_and_lose_nothing() {
         rescued.load(Ordering::Relaxed)
     );
     // Let the last condemnations mature, then check everything.
-    ok_json(&root, &["forget", "--keep-last", "2"]);
+    env.ok_json(&["forget", "--keep-last", "2"]);
     for _ in 0..3 {
-        ok_json(&root, &["gc"]);
+        env.ok_json(&["gc"]);
     }
-    let verify = lifeboat(&root, &["verify", "--read-data", "-o", "json"]);
+    let verify = env
+        .cmd(&["verify", "--read-data", "-o", "json"])
+        .output()
+        .expect("run lifeboat");
     assert!(
         verify.status.success(),
         "verify: {}",
         String::from_utf8_lossy(&verify.stdout)
     );
-    let points = ok_json(&root, &["points"]);
+    let points = env.ok_json(&["points"]);
     let list = points["points"].as_array().expect("points");
     assert_eq!(list.len(), 4, "keep-last 2 for each of the two folders");
     let expected = expected.lock().expect("lock");
     for p in list {
         let id = p["id"].as_str().expect("id");
         let (dir, files) = &expected[id];
-        let target = root.join("restore").join(id);
-        ok_json(
-            &root,
-            &["restore", id, "--target", target.to_str().expect("utf8")],
-        );
+        let target = env.path("restore").join(id);
+        env.ok_json(&["restore", id, "--target", target.to_str().expect("utf8")]);
         let got = read_tree(&target.join(dir.strip_prefix("/").expect("absolute")));
         assert!(
             got == *files,
@@ -188,7 +157,7 @@ fn backups_forget_and_gc_run_together_and_lose_nothing() {
         );
     }
     // Space really is reclaimed: the vault holds little more than the live points.
-    let stored: u64 = walk_size(&root.join("vault/packs"));
+    let stored: u64 = walk_size(&env.vault.join("packs"));
     assert!(
         stored < 16 << 20,
         "{stored} bytes of packs remain for 4 small points"

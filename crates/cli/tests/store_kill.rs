@@ -4,71 +4,12 @@
 //! must succeed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
-        c.arg("store")
-            .args(args)
-            .arg("--vault")
-            .arg(self.path("vault"))
-            .env("LIFEBOAT_PASSPHRASE", "kill-test")
-            .env("LIFEBOAT_KDF_M_KIB", "1024")
-            .env("LIFEBOAT_KDF_T", "1")
-            .env("LIFEBOAT_CACHE_DIR", self.path("cache"))
-            .stdin(Stdio::null());
-        c
-    }
-    fn run_json(&self, args: &[&str]) -> serde_json::Value {
-        let mut full = args.to_vec();
-        full.extend(["-o", "json"]);
-        let out = self.cmd(&full).output().expect("run lifeboat");
-        assert!(
-            out.status.success(),
-            "lifeboat {args:?} failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("json output")
-    }
-}
-
-/// A small deterministic generator, so failures can be replayed from the seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut v = Vec::with_capacity(n + 8);
-        while v.len() < n {
-            v.extend_from_slice(&self.next().to_le_bytes());
-        }
-        v.truncate(n);
-        v
-    }
-}
+mod common;
+use common::{Env, Rng, restored_root};
 
 /// path → content of every file under `root` (relative paths).
 fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -112,10 +53,6 @@ fn mutate(src: &Path, rng: &mut Rng, round: usize) {
     }
 }
 
-fn restored_root(target: &Path, src: &Path) -> PathBuf {
-    target.join(src.strip_prefix("/").expect("absolute"))
-}
-
 /// Every point in the vault restores to exactly what was backed up.
 fn check_all_points(
     env: &Env,
@@ -123,7 +60,7 @@ fn check_all_points(
     src: &Path,
     ctx: &str,
 ) {
-    let points = env.run_json(&["points"]);
+    let points = env.ok_json(&["points"]);
     let list = points["points"].as_array().expect("points array");
     assert!(
         points["unreadable"]
@@ -138,7 +75,7 @@ fn check_all_points(
         });
         let target = env.path("restore");
         let _ = std::fs::remove_dir_all(&target);
-        env.run_json(&["restore", &id, "--target", target.to_str().expect("utf8")]);
+        env.ok_json(&["restore", &id, "--target", target.to_str().expect("utf8")]);
         let got = snapshot(&restored_root(&target, src));
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
@@ -170,7 +107,7 @@ fn record_new_points(
     expected: &mut HashMap<String, BTreeMap<String, Vec<u8>>>,
     state: &BTreeMap<String, Vec<u8>>,
 ) {
-    let points = env.run_json(&["points"]);
+    let points = env.ok_json(&["points"]);
     for p in points["points"].as_array().expect("points") {
         let id = p["id"].as_str().expect("id").to_string();
         expected.entry(id).or_insert_with(|| state.clone());
@@ -232,14 +169,14 @@ fn sigkill_at_random_moments_leaves_a_consistent_vault() {
     let mut expected: HashMap<String, BTreeMap<String, Vec<u8>>> = HashMap::new();
     // Time each operation once so kill delays spread over its whole run.
     let t0 = Instant::now();
-    env.run_json(&["backup", &src_s]);
+    env.ok_json(&["backup", &src_s]);
     let backup_time = t0.elapsed();
     record_new_points(&env, &mut expected, &snapshot(&src));
     let t0 = Instant::now();
-    env.run_json(&["gc"]);
+    env.ok_json(&["gc"]);
     let gc_time = t0.elapsed();
     let t0 = Instant::now();
-    env.run_json(&["forget", "--keep-last", "3"]);
+    env.ok_json(&["forget", "--keep-last", "3"]);
     let forget_time = t0.elapsed();
     // Kill somewhere in the first 90% of a typical run.
     let within = |rng: &mut Rng, d: Duration| {
@@ -282,13 +219,13 @@ fn sigkill_at_random_moments_leaves_a_consistent_vault() {
         // The next backup always succeeds.
         if op == 0 {
             let state = snapshot(&src);
-            env.run_json(&["backup", &src_s]);
+            env.ok_json(&["backup", &src_s]);
             record_new_points(&env, &mut expected, &state);
         }
     }
     // After all that, gc twice reclaims what was left behind and all is still well.
-    env.run_json(&["gc"]);
-    env.run_json(&["gc"]);
+    env.ok_json(&["gc"]);
+    env.ok_json(&["gc"]);
     verify_clean(&env, "final");
     check_all_points(&env, &expected, &src, "final");
     eprintln!("{kills} processes killed mid-run out of {rounds} rounds");
@@ -341,7 +278,7 @@ fn a_killed_backup_leaves_data_the_next_backup_reuses() {
     child.kill().expect("kill");
     child.wait().expect("wait");
     verify_clean(&env, "after kill");
-    let out = env.run_json(&["backup", &src_s]);
+    let out = env.ok_json(&["backup", &src_s]);
     let added = out["point"]["summary"]["added_bytes"]
         .as_u64()
         .expect("added_bytes");
@@ -351,7 +288,7 @@ fn a_killed_backup_leaves_data_the_next_backup_reuses() {
     );
     verify_clean(&env, "after next backup");
     let target = env.path("restore");
-    env.run_json(&[
+    env.ok_json(&[
         "restore",
         "latest",
         "--target",

@@ -153,6 +153,21 @@ impl JobTask {
     }
 }
 
+/// Closes the sub-tasks of a job that ends: those running end as `closing`
+/// at `now`, those not started are `Skipped`; finished ones stay as they are.
+pub fn close_open_tasks(tasks: &mut [JobTask], closing: TaskStatus, now: DateTime<Utc>) {
+    for t in tasks {
+        match t.status {
+            TaskStatus::InProgress => {
+                t.status = closing;
+                t.end_time = Some(now);
+            }
+            TaskStatus::NotStarted => t.status = TaskStatus::Skipped,
+            _ => {}
+        }
+    }
+}
+
 /// An error or warning (Azure `errorDetails[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -303,16 +318,7 @@ impl Job {
                 JobStatus::Cancelled => TaskStatus::Cancelled,
                 _ => TaskStatus::Completed,
             };
-            for t in &mut self.tasks {
-                match t.status {
-                    TaskStatus::InProgress => {
-                        t.status = closing;
-                        t.end_time = Some(now);
-                    }
-                    TaskStatus::NotStarted => t.status = TaskStatus::Skipped,
-                    _ => {}
-                }
-            }
+            close_open_tasks(&mut self.tasks, closing, now);
         }
         Ok(())
     }

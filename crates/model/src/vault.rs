@@ -207,6 +207,22 @@ impl SoftDeleteState {
 }
 
 impl SoftDeleteSettings {
+    /// Checks the retention of soft-deleted data is within [`Self::DAYS`].
+    pub fn check_retention(&self) -> Result<(), ModelError> {
+        let days = self.soft_delete_retention_period_in_days;
+        if !Self::DAYS.contains(&days) {
+            return Err(ModelError::new(
+                ErrorCode::InvalidVaultSettings,
+                "securitySettings.softDeleteSettings.softDeleteRetentionPeriodInDays",
+                format!(
+                    "securitySettings.softDeleteSettings.softDeleteRetentionPeriodInDays must be \
+                     between 14 and 180 days (got {days})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether deletes are soft.
     pub fn is_on(&self) -> bool {
         self.soft_delete_state.is_on()
@@ -297,20 +313,9 @@ impl VaultSettings {
         self.redundancy_settings
             .standard_tier_storage_redundancy
             .check_supported()?;
-        let days = self
-            .security_settings
+        self.security_settings
             .soft_delete_settings
-            .soft_delete_retention_period_in_days;
-        if !SoftDeleteSettings::DAYS.contains(&days) {
-            return Err(ModelError::new(
-                ErrorCode::InvalidVaultSettings,
-                "securitySettings.softDeleteSettings.softDeleteRetentionPeriodInDays",
-                format!(
-                    "securitySettings.softDeleteSettings.softDeleteRetentionPeriodInDays must be \
-                     between 14 and 180 days (got {days})"
-                ),
-            ));
-        }
+            .check_retention()?;
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use lifeboat_model::{ErrorCode, ModelError, ValidPolicy};
 
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::ops::{item_policy, resolve_policy};
+use crate::ops::{item_policy, named_policy, resolve_policy};
 use crate::protect::{SecurityUpdate, rule_expiry, security_of};
 use crate::retention::tagged;
 
@@ -174,12 +174,7 @@ pub async fn precheck_policy_change(
     policy_name: &str,
 ) -> Result<bool> {
     item.state.apply(ItemAction::ChangePolicy)?;
-    let new = resolve_policy(
-        &catalog
-            .get_policy(item.vault_id, policy_name)
-            .await?
-            .document,
-    )?;
+    let new = named_policy(catalog, item.vault_id, policy_name).await?;
     let old = match item_policy(catalog, item).await {
         Ok(old) => old,
         // The old policy is gone or unreadable: cannot compare, fail closed.
@@ -204,12 +199,7 @@ pub async fn precheck_resume(
     policy_name: &str,
 ) -> Result<bool> {
     item.state.apply(ItemAction::Resume)?;
-    let new = resolve_policy(
-        &catalog
-            .get_policy(item.vault_id, policy_name)
-            .await?
-            .document,
-    )?;
+    let new = named_policy(catalog, item.vault_id, policy_name).await?;
     match item_policy(catalog, item).await {
         Ok(Some(old)) if old.reduces_retention_to(&new) => return Ok(true),
         Ok(_) => {}

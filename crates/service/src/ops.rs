@@ -53,14 +53,16 @@ pub fn next_run(policy: &ValidPolicy, after: DateTime<Utc>) -> Option<DateTime<U
     crate::plan::next_run(policy, after)
 }
 
+/// The validated policy `name` of a vault.
+pub async fn named_policy(catalog: &Catalog, vault_id: VaultId, name: &str) -> Result<ValidPolicy> {
+    resolve_policy(&catalog.get_policy(vault_id, name).await?.document)
+}
+
 /// The validated policy an item is bound to, if any.
 pub async fn item_policy(catalog: &Catalog, item: &Item) -> Result<Option<ValidPolicy>> {
     match &item.policy_name {
         None => Ok(None),
-        Some(name) => {
-            let p = catalog.get_policy(item.vault_id, name).await?;
-            Ok(Some(resolve_policy(&p.document)?))
-        }
+        Some(name) => Ok(Some(named_policy(catalog, item.vault_id, name).await?)),
     }
 }
 

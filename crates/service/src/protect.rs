@@ -24,7 +24,6 @@ use lifeboat_model::job::JobType;
 use lifeboat_model::vault::{
     ImmutabilityState, SecuritySettings, SoftDeleteSettings, SoftDeleteState,
 };
-use lifeboat_model::{ErrorCode, ModelError};
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::immutable;
 use serde::{Deserialize, Serialize};
@@ -116,20 +115,7 @@ pub async fn update_security(
     if let Some(s) = upd.immutability_state {
         new.immutability_settings.state = s;
     }
-    let days = new
-        .soft_delete_settings
-        .soft_delete_retention_period_in_days;
-    if !SoftDeleteSettings::DAYS.contains(&days) {
-        return Err(ModelError::new(
-            ErrorCode::InvalidVaultSettings,
-            "securitySettings.softDeleteSettings.softDeleteRetentionPeriodInDays",
-            format!(
-                "securitySettings.softDeleteSettings.softDeleteRetentionPeriodInDays must be \
-                 between 14 and 180 days (got {days})"
-            ),
-        )
-        .into());
-    }
+    new.soft_delete_settings.check_retention()?;
     guard::check_soft_delete_change(
         old.soft_delete_settings.soft_delete_state,
         new.soft_delete_settings.soft_delete_state,

@@ -402,21 +402,49 @@ fn restore_file(
     }
     // SAFETY: fresh descriptor from openat.
     let f = unsafe { File::from_raw_fd(fd) };
-    let ctx = || format!("writing {}", e.path);
+    write_chunks(
+        vault,
+        index,
+        e,
+        &f,
+        &format!("writing {}", e.path),
+        |len, _| {
+            progress.bytes_read.fetch_add(len, Ordering::Relaxed);
+        },
+    )?;
+    apply_metadata(t, &f, e);
+    progress.files_done.fetch_add(1, Ordering::Relaxed);
+    Ok(Some(e.size))
+}
+
+/// Writes an entry's chunks into `f` at their offsets (zero runs stay
+/// holes) and sets its length, checking the chunks add up to the entry's
+/// size. `advanced(bytes written, offset reached)` follows each chunk;
+/// `what` names the write in I/O errors.
+pub(crate) fn write_chunks(
+    vault: &Vault,
+    index: &Index,
+    e: &Entry,
+    f: &File,
+    what: &str,
+    mut advanced: impl FnMut(u64, u64),
+) -> Result<()> {
     let mut off = 0u64;
     for c in &e.chunks {
-        match c {
-            ChunkRef::Zero(n) => off += n,
+        let len = match c {
+            ChunkRef::Zero(n) => {
+                off += n;
+                0
+            }
             ChunkRef::Id(id) => {
                 let data = vault.read_chunk_via(index, id)?;
                 f.write_all_at(&data, off)
-                    .map_err(|err| Error::io(ctx(), err))?;
+                    .map_err(|err| Error::io(what, err))?;
                 off += data.len() as u64;
-                progress
-                    .bytes_read
-                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+                data.len() as u64
             }
-        }
+        };
+        advanced(len, off);
     }
     if off != e.size {
         return Err(Error::corrupt(
@@ -424,10 +452,7 @@ fn restore_file(
             format!("chunks add up to {off} bytes, entry says {}", e.size),
         ));
     }
-    f.set_len(off).map_err(|err| Error::io(ctx(), err))?;
-    apply_metadata(t, &f, e);
-    progress.files_done.fetch_add(1, Ordering::Relaxed);
-    Ok(Some(off))
+    f.set_len(off).map_err(|err| Error::io(what, err))
 }
 
 fn restore_special(t: &Target, e: &Entry, conflict: Conflict) -> Result<()> {

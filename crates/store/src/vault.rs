@@ -66,27 +66,25 @@ impl Vault {
         if !backend.put_if_absent("config", &cb)? {
             return Err(Error::VaultExists(backend.location()));
         }
+        Ok(Self::unlocked(backend, config, master))
+    }
+
+    /// The vault of `backend` with its master key in hand.
+    fn unlocked(backend: Arc<dyn Backend>, config: VaultConfig, master: MasterKey) -> Self {
         let keys = VaultKeys::derive(&master);
-        Ok(Self {
+        Self {
             backend,
             config,
             keys,
             master,
             cache_root: default_cache_root(),
-        })
+        }
     }
 
     pub fn open(backend: Arc<dyn Backend>, passphrase: &[u8]) -> Result<Self> {
         let config = Self::read_config(backend.as_ref())?;
         let (master, _) = Self::unlock(backend.as_ref(), passphrase)?;
-        let keys = VaultKeys::derive(&master);
-        Ok(Self {
-            backend,
-            config,
-            keys,
-            master,
-            cache_root: default_cache_root(),
-        })
+        Ok(Self::unlocked(backend, config, master))
     }
 
     fn unlock(backend: &dyn Backend, passphrase: &[u8]) -> Result<(MasterKey, KeyId)> {

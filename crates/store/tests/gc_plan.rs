@@ -6,28 +6,13 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 
-use common::{backup, vault_at};
+use common::{backup, indexed_packs, source_with, vault_at};
 use lifeboat_store::Vault;
 use lifeboat_store::gc::{GcIntent, PackReason, execute, plan};
 use lifeboat_store::id::PackId;
 use lifeboat_store::manifest::point_name;
 use lifeboat_store::verify::{ReadData, verify};
-
-fn source_with(dir: &Path, name: &str, seed: u8) -> std::path::PathBuf {
-    let src = dir.join(name);
-    std::fs::create_dir_all(&src).expect("mkdir");
-    let body: Vec<u8> = (0..600_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed)
-        .collect();
-    std::fs::write(src.join("data.bin"), body).expect("write");
-    src
-}
-
-fn indexed_packs(v: &Vault) -> HashSet<PackId> {
-    v.load_index().expect("index").packs().expect("packs")
-}
 
 /// Every object in the vault with its size.
 fn objects(v: &Vault) -> BTreeMap<String, u64> {

@@ -6,10 +6,9 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 
-use common::{backup, vault_at};
+use common::{backup, indexed_packs, source_with, vault_at};
 use lifeboat_store::Vault;
 use lifeboat_store::gc::{gc, read_pack_header};
 use lifeboat_store::id::{LeaseId, PackId};
@@ -28,21 +27,6 @@ fn stored_packs(v: &Vault) -> HashSet<PackId> {
         .collect()
 }
 
-fn indexed_packs(v: &Vault) -> HashSet<PackId> {
-    v.load_index().expect("index").packs().expect("packs")
-}
-
-fn source_with(dir: &Path, seed: u8) -> std::path::PathBuf {
-    let src = dir.join("src");
-    let _ = std::fs::remove_dir_all(&src);
-    std::fs::create_dir_all(&src).expect("mkdir");
-    let body: Vec<u8> = (0..600_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed)
-        .collect();
-    std::fs::write(src.join("data.bin"), body).expect("write");
-    src
-}
-
 /// A writer can put a pack, lose the race to a collector that condemns the
 /// pack as an orphan, and put the segment naming it afterwards. From then on
 /// any new backup can reuse chunks through that segment — so when the
@@ -51,7 +35,7 @@ fn source_with(dir: &Path, seed: u8) -> std::path::PathBuf {
 fn a_condemned_pack_that_a_segment_names_again_is_not_deleted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v = vault_at(dir.path());
-    let src = source_with(dir.path(), 1);
+    let src = source_with(dir.path(), "src", 1);
     let first = backup(&v, &src);
     let packs_of_first = indexed_packs(&v);
     assert!(!packs_of_first.is_empty());
@@ -121,7 +105,7 @@ fn a_condemned_pack_that_a_segment_names_again_is_not_deleted() {
 fn two_collectors_never_run_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v = vault_at(dir.path());
-    let src = source_with(dir.path(), 2);
+    let src = source_with(dir.path(), "src", 2);
     backup(&v, &src);
     let other = Lease::acquire(v.backend_arc(), "gc").expect("lease");
     let err = gc(&v, false).expect_err("a second gc must refuse");

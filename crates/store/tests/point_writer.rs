@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lifeboat_store::Vault;
-use lifeboat_store::backup::{BackupOptions, backup_block_source, backup_disk};
+use lifeboat_store::backup::{BackupOptions, BackupOutcome, backup_block_source, backup_disk};
 use lifeboat_store::blocks::{BlockSource, Extent, RawFileSource};
 use lifeboat_store::format::{AAD_POINT, ENCODING_RAW, POINT_MAGIC, POINT_VERSION, prologue};
 use lifeboat_store::id::PointId;
@@ -79,20 +79,25 @@ fn restored_bytes(v: &Vault, id: &PointId, p: &Point, dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("disk.img")).unwrap()
 }
 
+/// A disk backup of `img` with default options: every allocated piece read.
+fn full_backup(v: &Vault, img: &Path) -> BackupOutcome {
+    backup_disk(
+        v,
+        img,
+        &BackupOptions::default(),
+        Arc::new(Progress::default()),
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
 #[test]
 fn a_disk_backup_with_changed_extents_reads_only_those() {
     let tmp = tempfile::tempdir().unwrap();
     let v = common::vault_at(tmp.path());
     let img = tmp.path().join("disk.img");
     make_image(&img);
-    let first = backup_disk(
-        &v,
-        &img,
-        &BackupOptions::default(),
-        Arc::new(Progress::default()),
-        &mut |_| {},
-    )
-    .unwrap();
+    let first = full_backup(&v, &img);
 
     // Changes: inside one piece, across a piece boundary, and into the hole.
     let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
@@ -137,14 +142,7 @@ fn a_disk_backup_with_changed_extents_reads_only_those() {
     assert_eq!(second.point.parent, Some(first.id));
 
     // The reused list is the list a full read makes.
-    let full = backup_disk(
-        &v,
-        &img,
-        &BackupOptions::default(),
-        Arc::new(Progress::default()),
-        &mut |_| {},
-    )
-    .unwrap();
+    let full = full_backup(&v, &img);
     assert_eq!(full.point.parent, Some(second.id));
     let (e2, ef) = (disk_entry(&v, &second.point), disk_entry(&v, &full.point));
     assert_eq!(e2.chunks, ef.chunks);
@@ -169,14 +167,7 @@ fn without_changed_extents_every_allocated_piece_is_read() {
     let v = common::vault_at(tmp.path());
     let img = tmp.path().join("disk.img");
     make_image(&img);
-    let first = backup_disk(
-        &v,
-        &img,
-        &BackupOptions::default(),
-        Arc::new(Progress::default()),
-        &mut |_| {},
-    )
-    .unwrap();
+    let first = full_backup(&v, &img);
     let mut src = Counting {
         inner: RawFileSource::open(&img).unwrap(),
         read: 0,

@@ -7,6 +7,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 /// The PostgreSQL server tests use when `LIFEBOAT_TEST_POSTGRES` is unset.
 pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

@@ -31,7 +31,7 @@ fn tree_of(source: &Source) -> Result<&Path> {
 }
 
 /// The store's conflict rule for a restore's.
-pub(crate) fn store_conflict(c: Conflict) -> store_restore::Conflict {
+pub fn store_conflict(c: Conflict) -> store_restore::Conflict {
     match c {
         Conflict::Overwrite => store_restore::Conflict::Overwrite,
         Conflict::Skip => store_restore::Conflict::SkipExisting,

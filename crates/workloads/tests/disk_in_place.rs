@@ -17,13 +17,15 @@ use std::time::Duration;
 
 use lifeboat_model::source::{Conflict, DiskFormat, RestoreRequest, Source};
 use lifeboat_store::Vault;
-use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::backup::BackupOptions;
-use lifeboat_store::config::VaultConfig;
-use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::upload::Progress;
 use lifeboat_testkit::noise;
 use lifeboat_workloads::{BackupJob, Event, RestoreJob, for_source};
+
+// The store tests' helpers: a vault with cheap key derivation.
+#[path = "../../store/tests/common/mod.rs"]
+mod store_common;
+use store_common::vault_at;
 
 const MIB: u64 = 1 << 20;
 
@@ -81,19 +83,6 @@ fn to_qcow2(raw: &Path, qcow: &Path) {
         "qemu-img convert: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-fn vault_at(root: &Path) -> Vault {
-    let backend: Arc<dyn Backend> =
-        open(&BackendUrl::file(root.join("vault"))).expect("open backend");
-    Vault::init(
-        backend,
-        b"pw",
-        KdfParams::MINIMAL,
-        VaultConfig::new_default(),
-    )
-    .expect("init")
-    .with_cache_root(root.join("cache"))
 }
 
 #[test]

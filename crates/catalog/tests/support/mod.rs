@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use lifeboat_catalog::{Catalog, Dialect, Item, NewItem, NewPoint, NewVault, Vault};
 use lifeboat_model::item::HealthStatus;
 use lifeboat_model::item::ProtectionState;
-use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
+use lifeboat_testkit::pg::ScratchDb;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 
 pub struct TestDb {
@@ -23,7 +23,7 @@ pub struct TestDb {
 
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres(#[allow(dead_code)] ScratchDb),
 }
 
 impl TestDb {
@@ -46,39 +46,17 @@ impl TestDb {
     }
 
     pub async fn postgres() -> TestDb {
-        let admin = postgres_admin_url();
-        let mut conn = match PgConnection::connect(&admin).await {
-            Ok(c) => c,
-            Err(e) => panic!(
-                "PostgreSQL is required by the catalog tests and is unreachable at {admin}: {e}\n\
-                 Start it (the dev machine and CI run one at 127.0.0.1:5432 with trust auth), \
-                 or set LIFEBOAT_TEST_POSTGRES to the URL of a maintenance database where the \
-                 user may CREATE DATABASE."
-            ),
-        };
-        drop_stale_databases(&mut conn).await;
-        let name = format!("lifeboat_test_{}", unique_suffix());
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin}: {e}"));
-        conn.close().await.ok();
-        let url = with_database(&admin, &name);
-        let cleanup = Cleanup::Postgres {
-            admin_url: admin,
-            name,
-        };
+        let db = ScratchDb::create("lifeboat_test").await;
+        let url = db.url.clone();
+        // On a failed open the database is dropped with `db`.
         let catalog = match Catalog::connect(&url).await {
             Ok(c) => c,
-            Err(e) => {
-                drop(cleanup);
-                panic!("open PostgreSQL catalog {url}: {e}");
-            }
+            Err(e) => panic!("open PostgreSQL catalog {url}: {e}"),
         };
         TestDb {
             catalog,
             url,
-            cleanup,
+            cleanup: Cleanup::Postgres(db),
         }
     }
 
@@ -127,56 +105,20 @@ impl TestDb {
     }
 }
 
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Cleanup::Postgres { admin_url, name } = self {
-            let (admin_url, db) = (admin_url.clone(), name.clone());
-            // Drop may run inside the test's runtime: use a thread with its own.
-            let t = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    let mut c = PgConnection::connect(&admin_url).await?;
-                    sqlx::query(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await?;
-                    Ok::<_, sqlx::Error>(())
-                })
-            });
-            if let Ok(Err(e)) = t.join() {
-                eprintln!("warning: could not drop test database {name}: {e}");
-            }
-        }
+/// A recovery-services vault `name` (LRS, no settings) made at `created`.
+pub fn new_vault(name: &str, created: DateTime<Utc>) -> NewVault {
+    NewVault {
+        name: name.into(),
+        kind: "recovery-services".into(),
+        redundancy: "LRS".into(),
+        settings: serde_json::json!({}),
+        created,
     }
 }
 
-/// Drops test databases left by test processes that no longer run (killed
-/// before their cleanup).
-async fn drop_stale_databases(conn: &mut PgConnection) {
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'lifeboat_test_%'")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap_or_default();
-    for name in names {
-        let pid = name
-            .strip_prefix("lifeboat_test_")
-            .and_then(|s| s.split('_').next())
-            .and_then(|p| p.parse::<u32>().ok());
-        let Some(pid) = pid else { continue };
-        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        let _ = sqlx::query(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut *conn)
-        .await;
-    }
+/// Creates [`new_vault`]`(name, created)`.
+pub async fn vault(cat: &Catalog, name: &str, created: DateTime<Utc>) -> Vault {
+    cat.create_vault(&new_vault(name, created)).await.unwrap()
 }
 
 /// Vault `v` (recovery-services, LRS) with an empty policy `P` and one
@@ -187,16 +129,7 @@ pub async fn vault_with_item(
     created: DateTime<Utc>,
     next_run: Option<DateTime<Utc>>,
 ) -> (Vault, Item) {
-    let v = cat
-        .create_vault(&NewVault {
-            name: "v".into(),
-            kind: "recovery-services".into(),
-            redundancy: "LRS".into(),
-            settings: serde_json::json!({}),
-            created,
-        })
-        .await
-        .unwrap();
+    let v = vault(cat, "v", created).await;
     cat.create_policy(v.id, "P", &serde_json::json!({}), created)
         .await
         .unwrap();

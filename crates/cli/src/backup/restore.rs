@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
 use lifeboat_api::points::RestoreRequest;
-use lifeboat_model::source::{Conflict, DiskFormat};
+use lifeboat_model::source::DiskFormat;
 
 use super::error::{CliError, Result};
 use super::recoverypoint::resolve_point;
 use super::{Ctx, absolute, job};
+use crate::conflict_flags::ConflictFlags;
 
 #[derive(Args)]
 pub struct RestoreArgs {
@@ -32,15 +33,8 @@ An alternate target gets the files under their original absolute path
 existing file stops the restore (conflict: fail)."
     )]
     Files {
-        /// The vault.
-        #[arg(long, short = 'v')]
-        vault: String,
-        /// The protected item.
-        #[arg(long, short = 'i')]
-        item: String,
-        /// The recovery point id, or `latest`.
-        #[arg(long, short = 'p', visible_alias = "rp-name")]
-        point: String,
+        #[command(flatten)]
+        at: PointAt,
         /// Restore under this folder (`original` means the original location).
         #[arg(long, value_name = "DIR")]
         target_path: Option<PathBuf>,
@@ -50,12 +44,8 @@ existing file stops the restore (conflict: fail)."
         /// Only these paths, relative to the protected folder (repeat the flag).
         #[arg(long, value_name = "PATH")]
         include: Vec<String>,
-        /// Replace existing files.
-        #[arg(long, conflicts_with = "skip_existing")]
-        overwrite: bool,
-        /// Leave existing files as they are.
-        #[arg(long)]
-        skip_existing: bool,
+        #[command(flatten)]
+        conflict: ConflictFlags,
         /// Wait until the restore job ends; exit non-zero if it failed.
         #[arg(long)]
         wait: bool,
@@ -65,15 +55,8 @@ existing file stops the restore (conflict: fail)."
   lifeboat backup restore disk --vault prod --item web-disk --point latest --target-file /var/lib/images/web-restored.raw --wait
   lifeboat backup restore disk --vault prod --item web-disk --point 3f2a9c0d --target-file /tmp/web.qcow2 --format qcow2")]
     Disk {
-        /// The vault.
-        #[arg(long, short = 'v')]
-        vault: String,
-        /// The protected item.
-        #[arg(long, short = 'i')]
-        item: String,
-        /// The recovery point id, or `latest`.
-        #[arg(long, short = 'p', visible_alias = "rp-name")]
-        point: String,
+        #[command(flatten)]
+        at: PointAt,
         /// The new image file (must not exist).
         #[arg(long, value_name = "FILE")]
         target_file: PathBuf,
@@ -89,14 +72,11 @@ existing file stops the restore (conflict: fail)."
 pub fn run(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
     match a.cmd {
         RestoreCmd::Files {
-            vault,
-            item,
-            point,
+            at,
             target_path,
             original_location,
             include,
-            overwrite,
-            skip_existing,
+            conflict,
             wait,
         } => {
             let target = match (target_path, original_location) {
@@ -109,20 +89,11 @@ pub fn run(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
                     ));
                 }
             };
-            let conflict = if overwrite {
-                Conflict::Overwrite
-            } else if skip_existing {
-                Conflict::Skip
-            } else {
-                Conflict::Fail
-            };
-            let req = RestoreRequest::files(target, conflict, include);
-            start(ctx, &vault, &item, &point, &req, wait)
+            let req = RestoreRequest::files(target, conflict.conflict(), include);
+            start(ctx, &at, &req, wait)
         }
         RestoreCmd::Disk {
-            vault,
-            item,
-            point,
+            at,
             target_file,
             format,
             wait,
@@ -133,20 +104,27 @@ pub fn run(ctx: &Ctx, a: RestoreArgs) -> Result<u8> {
                 Some(_) => Some(DiskFormat::Raw),
             };
             let req = RestoreRequest::disk(absolute(&target_file, "--target-file")?, format);
-            start(ctx, &vault, &item, &point, &req, wait)
+            start(ctx, &at, &req, wait)
         }
     }
 }
 
-fn start(
-    ctx: &Ctx,
-    vault: &str,
-    item: &str,
-    point: &str,
-    req: &RestoreRequest,
-    wait: bool,
-) -> Result<u8> {
-    let id = resolve_point(ctx, vault, item, point)?;
-    let job = ctx.client.restore(vault, item, &id, req)?;
+/// The recovery point a restore starts from.
+#[derive(Args)]
+struct PointAt {
+    /// The vault.
+    #[arg(long, short = 'v')]
+    vault: String,
+    /// The protected item.
+    #[arg(long, short = 'i')]
+    item: String,
+    /// The recovery point id, or `latest`.
+    #[arg(long, short = 'p', visible_alias = "rp-name")]
+    point: String,
+}
+
+fn start(ctx: &Ctx, at: &PointAt, req: &RestoreRequest, wait: bool) -> Result<u8> {
+    let id = resolve_point(ctx, &at.vault, &at.item, &at.point)?;
+    let job = ctx.client.restore(&at.vault, &at.item, &id, req)?;
     job::started(ctx, job, wait)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::Output;
+use crate::conflict_flags::ConflictFlags;
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -94,12 +95,8 @@ pub(super) enum StoreCmd {
         /// Restore only these paths (repeatable).
         #[arg(long)]
         include: Vec<String>,
-        /// Replace what is in the way.
-        #[arg(long, conflicts_with = "skip_existing")]
-        overwrite: bool,
-        /// Leave what exists alone.
-        #[arg(long)]
-        skip_existing: bool,
+        #[command(flatten)]
+        conflict: ConflictFlags,
         /// Disk points: raw (sparse, default) or qcow2.
         #[arg(long)]
         format: Option<String>,

@@ -581,56 +581,5 @@ pub fn restored_root(target: &Path, source: &Path) -> PathBuf {
 
 /// A PostgreSQL database of this test's own on the test server, dropped
 /// at the end.
-pub struct PgDb {
-    admin: String,
-    name: String,
-    pub url: String,
-}
-
-fn pg_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-impl PgDb {
-    pub fn new(prefix: &str) -> PgDb {
-        use sqlx::Connection;
-        let admin = lifeboat_testkit::postgres_admin_url();
-        let name = format!("{prefix}_{}", lifeboat_testkit::unique_suffix());
-        pg_runtime().block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("PostgreSQL is unreachable at {admin}: {e}; start it or set LIFEBOAT_TEST_POSTGRES")
-                });
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-            let _ = conn.close().await;
-        });
-        let url = lifeboat_testkit::with_database(&admin, &name);
-        PgDb { admin, name, url }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let result = pg_runtime().block_on(async {
-            let mut c = sqlx::PgConnection::connect(&self.admin).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut c)
-            .await?;
-            Ok::<_, sqlx::Error>(())
-        });
-        if let Err(e) = result {
-            eprintln!("warning: could not drop test database {}: {e}", self.name);
-        }
-    }
-}
+#[allow(unused_imports)]
+pub use lifeboat_testkit::pg::ScratchDb as PgDb;

@@ -28,15 +28,9 @@ use crate::params::BackupParams;
 use crate::report::{Detail, Ending, Report};
 
 pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
-    let Some(item_id) = ctx.job.item_id else {
-        return Ending::Failed(Detail::new(
-            codes::ITEM_NOT_FOUND,
-            "the backup job names no item",
-        ));
-    };
-    let item = match ctx.catalog().get_item_by_id(item_id).await {
+    let item = match ctx.item().await {
         Ok(i) => i,
-        Err(e) => return Ending::Failed(fail(e)),
+        Err(d) => return Ending::Failed(d),
     };
     let ending = backup(ctx, report, &item).await;
     if !ctx.is_lost() {
@@ -90,14 +84,8 @@ async fn backup(ctx: &JobCtx, report: &mut Report, item: &Item) -> Ending {
         Ok(p) => p,
         Err(e) => return Ending::Failed(fail(e)),
     };
-    if ctx.refresh_cancel().await {
-        return Ending::Cancelled;
-    }
-    if ctx.is_stopping() {
-        return Ending::Requeue(Detail::new(
-            codes::SERVER_SHUTDOWN,
-            "the server shut down before the backup started; it runs again",
-        ));
+    if let Some(ending) = ctx.held_back("the backup").await {
+        return ending;
     }
     let slot_text = params.slot.clone().or(ctx.job.slot_key.clone());
     if params.missed_slots > 0 {

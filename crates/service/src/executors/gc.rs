@@ -7,18 +7,11 @@ use lifeboat_model::job::Progress;
 use lifeboat_store::gc::{GcIntent, execute, plan};
 
 use super::{JobCtx, fail};
-use crate::error::codes;
 use crate::report::{Detail, Ending, Report};
 
 pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
-    if ctx.refresh_cancel().await {
-        return Ending::Cancelled;
-    }
-    if ctx.is_stopping() {
-        return Ending::Requeue(Detail::new(
-            codes::SERVER_SHUTDOWN,
-            "the server shut down before garbage collection started; it runs again",
-        ));
+    if let Some(ending) = ctx.held_back("garbage collection").await {
+        return ending;
     }
     report.start_task(0, ctx.now());
     let _ = ctx.push(report).await;

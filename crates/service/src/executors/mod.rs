@@ -15,16 +15,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lifeboat_catalog::{Catalog, CatalogError, Job, JobFilter, NewJob, Page, VaultId};
+use lifeboat_catalog::{Catalog, CatalogError, Item, Job, JobFilter, NewJob, Page, VaultId};
 use lifeboat_model::job::{JobStatus, JobType, Progress};
 use lifeboat_store::Vault;
 use lifeboat_store::id::PointId as StorePointId;
 use lifeboat_store::upload::Progress as StoreProgress;
 use lifeboat_workloads::Event;
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Result, ServiceError, codes};
 use crate::params;
-use crate::report::{Detail, Report};
+use crate::report::{Detail, Ending, Report};
 use crate::runner::Shared;
 use crate::storage::VaultStorage;
 
@@ -66,6 +66,35 @@ impl JobCtx {
             self.cancel.store(true, Ordering::SeqCst);
         }
         self.is_cancelled()
+    }
+
+    /// The item the job is for: `ITEM_NOT_FOUND` when the job names none
+    /// (the job type always does) or the catalog cannot give it.
+    pub async fn item(&self) -> std::result::Result<Item, Detail> {
+        let Some(item_id) = self.job.item_id else {
+            return Err(Detail::new(
+                codes::ITEM_NOT_FOUND,
+                format!("the {} job names no item", self.job.job_type),
+            ));
+        };
+        self.catalog().get_item_by_id(item_id).await.map_err(fail)
+    }
+
+    /// Whether the job's work may begin: `Some(Cancelled)` when a cancel
+    /// was asked, `Some(Requeue)` when the server is shutting down (the job
+    /// runs again elsewhere or later), `None` to go on. `work` names the
+    /// work in the requeue reason, e.g. "the backup".
+    pub async fn held_back(&self, work: &str) -> Option<Ending> {
+        if self.refresh_cancel().await {
+            return Some(Ending::Cancelled);
+        }
+        if self.is_stopping() {
+            return Some(Ending::Requeue(Detail::new(
+                codes::SERVER_SHUTDOWN,
+                format!("the server shut down before {work} started; it runs again"),
+            )));
+        }
+        None
     }
 
     pub fn is_lost(&self) -> bool {

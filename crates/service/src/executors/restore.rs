@@ -16,15 +16,9 @@ use crate::params::RestoreParams;
 use crate::report::{Detail, Ending, Report};
 
 pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
-    let Some(item_id) = ctx.job.item_id else {
-        return Ending::Failed(Detail::new(
-            codes::ITEM_NOT_FOUND,
-            "the restore job names no item",
-        ));
-    };
-    let item = match ctx.catalog().get_item_by_id(item_id).await {
+    let item = match ctx.item().await {
         Ok(i) => i,
-        Err(e) => return Ending::Failed(fail(e)),
+        Err(d) => return Ending::Failed(d),
     };
     let params = match RestoreParams::from_job(&ctx.job.params, item.source.kind()) {
         Ok(p) => p,
@@ -43,14 +37,8 @@ pub(crate) async fn run(ctx: &JobCtx, report: &mut Report) -> Ending {
         }
         Err(e) => return Ending::Failed(fail(e)),
     }
-    if ctx.refresh_cancel().await {
-        return Ending::Cancelled;
-    }
-    if ctx.is_stopping() {
-        return Ending::Requeue(Detail::new(
-            codes::SERVER_SHUTDOWN,
-            "the server shut down before the restore started; it runs again",
-        ));
+    if let Some(ending) = ctx.held_back("the restore").await {
+        return ending;
     }
     report.start_task(0, ctx.now());
     let _ = ctx.push(report).await;

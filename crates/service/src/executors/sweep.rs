@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use lifeboat_catalog::{CatalogError, ItemId};
+use lifeboat_catalog::{CatalogError, ItemId, Point};
 use lifeboat_model::job::Progress;
 use lifeboat_model::point::PointOrigin;
 use lifeboat_model::schedule::SlotKey;
@@ -207,23 +207,8 @@ async fn purge(
     loop {
         let due = ctx.catalog().purgeable_points(vault_id, now, BATCH).await?;
         let n = due.len();
-        let mut held = 0usize;
-        for p in due {
-            let v = vault.clone();
-            let sid = p.store_id.clone();
-            match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await? {
-                Ok(()) => {}
-                Err(e) if is_held(&e) => {
-                    held += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            match ctx.catalog().delete_point(p.id).await {
-                Ok(()) | Err(CatalogError::NotFound { .. }) => deleted += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let (gone, held) = purge_points(ctx, vault, due).await?;
+        deleted += gone;
         if (n as i64) < BATCH || held == n {
             break;
         }
@@ -241,34 +226,25 @@ async fn purge(
                 Some(&item.name),
                 now,
                 format!(
-                    "soft-deleted item '{}' is purged for good at {}; undelete it before then                      to keep its data",
+                    "soft-deleted item '{}' is purged for good at {}; undelete it before then \
+                     to keep its data",
                     item.name,
                     purge_at.to_rfc3339()
                 ),
-                Some(format!("upcoming-purge/{}/{}", item.id, purge_at.timestamp())),
+                Some(format!(
+                    "upcoming-purge/{}/{}",
+                    item.id,
+                    purge_at.timestamp()
+                )),
             )
             .await?;
         }
         if purge_at > now {
             continue;
         }
-        let mut held = 0usize;
-        for p in ctx.catalog().item_points(item.id).await? {
-            let v = vault.clone();
-            let sid = p.store_id.clone();
-            match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await? {
-                Ok(()) => {}
-                Err(e) if is_held(&e) => {
-                    held += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            match ctx.catalog().delete_point(p.id).await {
-                Ok(()) | Err(CatalogError::NotFound { .. }) => deleted += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let points = ctx.catalog().item_points(item.id).await?;
+        let (gone, held) = purge_points(ctx, vault, points).await?;
+        deleted += gone;
         if held > 0 {
             report.warn(Detail::new(
                 codes::IMMUTABLE_POINT_HELD,
@@ -381,4 +357,32 @@ async fn adopt(
     };
     record_point(ctx.catalog(), &item, policy.as_ref(), origin, &committed).await?;
     Ok(Adopted::Row(item.id))
+}
+
+/// Deletes soft-deleted points for good, from the store and then the
+/// catalog: (points deleted, points the store still holds under an
+/// immutable vault's lock, which stay).
+async fn purge_points(
+    ctx: &JobCtx,
+    vault: &std::sync::Arc<lifeboat_store::Vault>,
+    points: Vec<Point>,
+) -> crate::Result<(u64, usize)> {
+    let (mut deleted, mut held) = (0u64, 0usize);
+    for p in points {
+        let v = vault.clone();
+        let sid = p.store_id.clone();
+        match tokio::task::spawn_blocking(move || forget_point(&v, &sid)).await? {
+            Ok(()) => {}
+            Err(e) if is_held(&e) => {
+                held += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        match ctx.catalog().delete_point(p.id).await {
+            Ok(()) | Err(CatalogError::NotFound { .. }) => deleted += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((deleted, held))
 }

@@ -13,8 +13,7 @@ pub async fn change_item_policy(
     let state = item.state;
     let t = state.apply(ItemAction::ChangePolicy)?;
     let old = item_policy(catalog, item).await?;
-    let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
-    let new = resolve_policy(&new_row.document)?;
+    let new = named_policy(catalog, item.vault_id, policy_name).await?;
     if let Some(old) = &old {
         let sec = crate::protect::security_of_id(catalog, item.vault_id).await?;
         lifeboat_model::guard::check_policy_swap(
@@ -121,8 +120,7 @@ pub async fn resume_protection(
 ) -> Result<(Item, RetagSummary)> {
     let state = item.state;
     let t = state.apply(ItemAction::Resume)?;
-    let new_row = catalog.get_policy(item.vault_id, policy_name).await?;
-    let new = resolve_policy(&new_row.document)?;
+    let new = named_policy(catalog, item.vault_id, policy_name).await?;
     let sec = crate::protect::security_of_id(catalog, item.vault_id).await?;
     if sec.immutability_settings.state.is_on() {
         // Resuming re-evaluates every point under the policy: none may end

@@ -20,9 +20,8 @@ use lifeboat_catalog::{
 use lifeboat_service::{
     Clock, ManualClock, RestoreRequest, Service, ServiceConfig, ServiceHandle, VaultStorage, ops,
 };
-use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
+use lifeboat_testkit::pg::ScratchDb;
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 /// Cheap key derivation for every store these tests create.
 pub fn cheap_kdf() {
@@ -43,7 +42,7 @@ pub fn utc(s: &str) -> DateTime<Utc> {
 
 enum Cleanup {
     Sqlite,
-    Postgres { admin_url: String, name: String },
+    Postgres(#[allow(dead_code)] ScratchDb),
 }
 
 pub struct Env {
@@ -71,24 +70,9 @@ impl Env {
 
     pub async fn postgres(start: DateTime<Utc>) -> Env {
         cheap_kdf();
-        let admin = postgres_admin_url();
-        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is required by these tests and is unreachable at {admin}: {e}; \
-                 set LIFEBOAT_TEST_POSTGRES to a maintenance database URL"
-            )
-        });
-        let name = format!("lifeboat_svc_test_{}", unique_suffix());
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.ok();
-        let url = with_database(&admin, &name);
-        let cleanup = Cleanup::Postgres {
-            admin_url: admin,
-            name,
-        };
+        let db = ScratchDb::create("lifeboat_svc_test").await;
+        let url = db.url.clone();
+        let cleanup = Cleanup::Postgres(db);
         let catalog = Catalog::connect(&url)
             .await
             .expect("open PostgreSQL catalog");
@@ -356,30 +340,6 @@ impl Env {
             .items;
         p.reverse();
         p
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
-            let (admin_url, db) = (admin_url.clone(), name.clone());
-            let t = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    let mut c = PgConnection::connect(&admin_url).await?;
-                    sqlx::query(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await?;
-                    Ok::<_, sqlx::Error>(())
-                })
-            });
-            let _ = t.join();
-        }
     }
 }
 

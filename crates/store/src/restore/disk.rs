@@ -95,29 +95,11 @@ fn write_disk_raw(
         .create_new(true)
         .open(out)
         .map_err(|err| Error::io(out.display().to_string(), err))?;
-    let mut off = 0u64;
-    for c in &e.chunks {
-        match c {
-            ChunkRef::Zero(n) => off += n,
-            ChunkRef::Id(id) => {
-                let data = vault.read_chunk_via(index, id)?;
-                f.write_all_at(&data, off)
-                    .map_err(|err| Error::io(out.display().to_string(), err))?;
-                off += data.len() as u64;
-            }
-        }
+    let what = out.display().to_string();
+    super::write_chunks(vault, index, e, &f, &what, |_, off| {
         progress.bytes_read.store(off, Ordering::Relaxed);
-    }
-    if off != e.size {
-        return Err(Error::corrupt(
-            &e.path,
-            "disk chunks do not add up to its size",
-        ));
-    }
-    f.set_len(off)
-        .map_err(|err| Error::io(out.display().to_string(), err))?;
-    f.sync_all()
-        .map_err(|err| Error::io(out.display().to_string(), err))?;
+    })?;
+    f.sync_all().map_err(|err| Error::io(what, err))?;
     Ok(())
 }
 

@@ -1,13 +1,18 @@
 //! What the library-level store tests share: a fresh vault in a temporary
-//! folder (cheap KDF parameters) and a file backup with default options.
+//! folder (cheap KDF parameters), a file backup with default options, and
+//! a source folder of pseudo-random data.
 
-use std::path::Path;
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lifeboat_store::Vault;
 use lifeboat_store::backend::{Backend, BackendUrl, open};
 use lifeboat_store::backup::{BackupOptions, BackupOutcome, backup_files};
 use lifeboat_store::config::VaultConfig;
+use lifeboat_store::id::PackId;
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::upload::Progress;
 
@@ -35,4 +40,22 @@ pub fn backup(v: &Vault, src: &Path) -> BackupOutcome {
         &mut |_| {},
     )
     .expect("backup")
+}
+
+/// `dir/name` holding one 600 kB file of pseudo-random bytes that depend
+/// on `seed` (made anew on each call).
+pub fn source_with(dir: &Path, name: &str, seed: u8) -> PathBuf {
+    let src = dir.join(name);
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let body: Vec<u8> = (0..600_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed)
+        .collect();
+    std::fs::write(src.join("data.bin"), body).expect("write");
+    src
+}
+
+/// The packs the vault's index names.
+pub fn indexed_packs(v: &Vault) -> HashSet<PackId> {
+    v.load_index().expect("index").packs().expect("packs")
 }
