@@ -11,6 +11,7 @@ use lifeboat_service::protect::{self, SecurityUpdate};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::api::paths::{VaultItemPath, VaultPath};
 use crate::api::{items, mua, vaults};
 use crate::authz::Principal;
 use crate::dto::{
@@ -38,15 +39,13 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(v: &str, target: &str, allowed: &str
 /// `soft-delete-disabled` alert.
 #[utoipa::path(
     patch, path = "/api/v1/vaults/{vault}", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     request_body = UpdateVault,
     responses(
         (status = 200, description = "The vault as updated", body = VaultDto),
         (status = 400, description = "Unknown value or days out of range", body = ErrorBody),
-        (status = 404, description = "No such vault", body = ErrorBody),
         (status = 409, description = "An irreversible setting would be undone", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn update_vault(
     State(state): State<AppState>,
@@ -102,12 +101,8 @@ pub async fn update_vault(
 /// `soft-delete-disabled`.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/alerts", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name"), AlertQuery),
-    responses(
-        (status = 200, description = "The alerts", body = AlertList),
-        (status = 404, description = "No such vault", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultPath, AlertQuery),
+    responses((status = 200, description = "The alerts", body = AlertList)),
 )]
 pub async fn list_alerts(
     State(state): State<AppState>,
@@ -142,16 +137,11 @@ pub async fn list_alerts(
 /// resume it with a policy (`POST …/resume`) to take backups again.
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items/{item}/undelete", tag = "items",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-    ),
+    params(VaultItemPath),
     responses(
         (status = 200, description = "The item, protection stopped", body = ItemDto),
-        (status = 404, description = "No such vault or item", body = ErrorBody),
         (status = 409, description = "The item is not soft-deleted", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn undelete_item(
     State(state): State<AppState>,
@@ -180,7 +170,6 @@ async fn deleted_dto(state: &AppState, v: lifeboat_catalog::Vault) -> ApiResult<
         (status = 200, description = "A page of soft-deleted vaults", body = VaultList),
         (status = 400, description = "Bad limit or cursor", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_deleted_vaults(
     State(state): State<AppState>,
@@ -202,12 +191,11 @@ pub async fn list_deleted_vaults(
 /// Show a soft-deleted vault.
 #[utoipa::path(
     get, path = "/api/v1/deleted-vaults/{vault}", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     responses(
         (status = 200, description = "The soft-deleted vault", body = VaultDto),
         (status = 404, description = "No soft-deleted vault of that name", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn show_deleted_vault(
     State(state): State<AppState>,
@@ -222,12 +210,11 @@ pub async fn show_deleted_vault(
 /// The vault is back; its items stay soft-deleted until each is undeleted.
 #[utoipa::path(
     post, path = "/api/v1/deleted-vaults/{vault}/undelete", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     responses(
         (status = 200, description = "The vault", body = VaultDto),
         (status = 404, description = "No soft-deleted vault of that name", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn undelete_vault(
     State(state): State<AppState>,
