@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
+use lifeboat_catalog::Vault;
 use lifeboat_model::policy::Policy;
 
 use crate::api::paths::{VaultPath, VaultPolicyPath};
@@ -51,6 +52,12 @@ pub fn parse_policy(properties: serde_json::Value) -> ApiResult<(Policy, serde_j
         ApiError::internal(lifeboat_codes::INTERNAL, format!("policy document: {e}"))
     })?;
     Ok((policy, doc))
+}
+
+/// How many items of `vault` are on the policy `name`.
+async fn item_count(state: &AppState, vault: &Vault, name: &str) -> ApiResult<i64> {
+    let counts = state.catalog.policy_item_counts(vault.id).await?;
+    Ok(counts.get(name).copied().unwrap_or(0))
 }
 
 /// Create a policy.
@@ -124,13 +131,7 @@ pub async fn show_policy(
 ) -> ApiResult<Json<PolicyDto>> {
     let vault = vaults::find(&state, &vault).await?;
     let p = state.catalog.get_policy(vault.id, &policy).await?;
-    let n = state
-        .catalog
-        .policy_item_counts(vault.id)
-        .await?
-        .get(&p.name)
-        .copied()
-        .unwrap_or(0);
+    let n = item_count(&state, &vault, &p.name).await?;
     Ok(Json(PolicyDto::new(p, &vault.name, n)?))
 }
 
@@ -188,13 +189,7 @@ pub async fn replace_policy(
         .update_policy(vault.id, &policy, &doc, now)
         .await?;
     ops::policy_replaced(&state, &vault, &old.document, &p).await?;
-    let n = state
-        .catalog
-        .policy_item_counts(vault.id)
-        .await?
-        .get(&p.name)
-        .copied()
-        .unwrap_or(0);
+    let n = item_count(&state, &vault, &p.name).await?;
     tracing::info!(vault = %vault.name, policy = %p.name, items = n, "policy replaced");
     Ok(Json(PolicyDto::new(p, &vault.name, n)?))
 }

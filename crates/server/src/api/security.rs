@@ -15,8 +15,7 @@ use crate::api::paths::{VaultItemPath, VaultPath};
 use crate::api::{items, mua, vaults};
 use crate::authz::Principal;
 use crate::dto::{
-    AlertDto, AlertList, AlertQuery, ItemDto, ItemDtoExt, UpdateVault, VaultDto, VaultDtoExt,
-    VaultList,
+    AlertDto, AlertList, AlertQuery, ItemDto, ItemDtoExt, UpdateVault, VaultDto, VaultList,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageQuery, Q, next_link, page_by_name};
@@ -89,9 +88,7 @@ pub async fn update_vault(
     )
     .await?;
     tracing::info!(vault = %vault.name, settings = ?upd, "vault security settings updated");
-    let usage = state.catalog.vault_usage(updated.id).await?;
-    let guarded = state.catalog.vault_guard(updated.id).await?.is_some();
-    Ok(Json(VaultDto::new(updated, usage).with_mua(guarded)))
+    Ok(Json(vaults::vault_dto(&state, updated).await?))
 }
 
 /// List a vault's security alerts, newest first.
@@ -153,12 +150,6 @@ pub async fn undelete_item(
     Ok(Json(ItemDto::new(i, &v.name)))
 }
 
-async fn deleted_dto(state: &AppState, v: lifeboat_catalog::Vault) -> ApiResult<VaultDto> {
-    let usage = state.catalog.vault_usage(v.id).await?;
-    let guarded = state.catalog.vault_guard(v.id).await?.is_some();
-    Ok(VaultDto::new(v, usage).with_mua(guarded))
-}
-
 /// List soft-deleted vaults.
 ///
 /// A vault that holds only soft-deleted items is soft-deleted by
@@ -180,7 +171,7 @@ pub async fn list_deleted_vaults(
     let (page, next) = page_by_name(vaults, |v| v.name.as_str(), &q, b'd')?;
     let mut value = Vec::with_capacity(page.len());
     for v in page {
-        value.push(deleted_dto(&state, v).await?);
+        value.push(vaults::vault_dto(&state, v).await?);
     }
     Ok(Json(VaultList {
         value,
@@ -202,7 +193,7 @@ pub async fn show_deleted_vault(
     P(name): P<String>,
 ) -> ApiResult<Json<VaultDto>> {
     let v = state.catalog.get_deleted_vault(&name).await?;
-    Ok(Json(deleted_dto(&state, v).await?))
+    Ok(Json(vaults::vault_dto(&state, v).await?))
 }
 
 /// Undelete a soft-deleted vault.
@@ -223,5 +214,5 @@ pub async fn undelete_vault(
     let v = state.catalog.get_deleted_vault(&name).await?;
     let v = protect::undelete_vault(&state.catalog, &v).await?;
     tracing::info!(vault = %v.name, "vault undeleted");
-    Ok(Json(deleted_dto(&state, v).await?))
+    Ok(Json(vaults::vault_dto(&state, v).await?))
 }

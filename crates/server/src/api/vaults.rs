@@ -23,6 +23,14 @@ pub async fn find(state: &AppState, name: &str) -> ApiResult<Vault> {
     Ok(state.catalog.get_vault(name).await?)
 }
 
+/// A vault as the API shows it: with its usage and whether a resource
+/// guard is attached.
+pub async fn vault_dto(state: &AppState, vault: Vault) -> ApiResult<VaultDto> {
+    let usage = state.catalog.vault_usage(vault.id).await?;
+    let guarded = state.catalog.vault_guard(vault.id).await?.is_some();
+    Ok(VaultDto::new(vault, usage).with_mua(guarded))
+}
+
 fn parse_kind(kind: &str) -> ApiResult<VaultKind> {
     serde_json::from_value(Value::String(kind.to_owned())).map_err(|_| {
         ApiError::invalid_argument(
@@ -256,9 +264,7 @@ pub async fn show_vault(
     P(name): P<String>,
 ) -> ApiResult<Json<VaultDto>> {
     let vault = find(&state, &name).await?;
-    let usage = state.catalog.vault_usage(vault.id).await?;
-    let guarded = state.catalog.vault_guard(vault.id).await?.is_some();
-    Ok(Json(VaultDto::new(vault, usage).with_mua(guarded)))
+    Ok(Json(vault_dto(&state, vault).await?))
 }
 
 /// Delete a vault.
