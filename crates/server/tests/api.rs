@@ -6,11 +6,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Db, TestServer};
-
-fn code(v: &Value) -> &str {
-    v["code"].as_str().unwrap_or_default()
-}
+use support::{Db, TestServer, assert_error, code};
 
 fn target(v: &Value) -> &str {
     v["target"].as_str().unwrap_or_default()
@@ -428,17 +424,9 @@ both!(items_lifecycle_and_refusals, |db| {
 
     // In use: policy and vault cannot go.
     let (st, e) = s.delete("/api/v1/vaults/iv/policies/DefaultPolicy").await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "POLICY_IN_USE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "POLICY_IN_USE");
     let (st, e) = s.delete("/api/v1/vaults/iv").await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "VAULT_NOT_EMPTY"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "VAULT_NOT_EMPTY");
     assert_eq!(
         s.ok("/api/v1/vaults/iv/policies/DefaultPolicy").await["protectedItemsCount"],
         1
@@ -490,28 +478,16 @@ both!(items_lifecycle_and_refusals, |db| {
             json!({"mode": "retain-as-per-policy"}),
         )
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "INVALID_ITEM_STATE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "INVALID_ITEM_STATE");
     let (st, e) = s.post(&format!("{path}/backup"), json!({})).await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "INVALID_ITEM_STATE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "INVALID_ITEM_STATE");
     let (st, e) = s
         .post(
             &format!("{path}/policy"),
             json!({"policy": "DefaultPolicy"}),
         )
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "INVALID_ITEM_STATE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "INVALID_ITEM_STATE");
     let (st, it) = s
         .post(
             &format!("{path}/resume"),

@@ -20,11 +20,7 @@ use chrono::{TimeDelta, Utc};
 use lifeboat_service::ManualClock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Db, TestServer, make_tree};
-
-fn code(v: &Value) -> &str {
-    v["code"].as_str().unwrap_or_default()
-}
+use support::{Db, TestServer, assert_error, code, make_tree};
 
 struct World {
     s: TestServer,
@@ -246,7 +242,7 @@ async fn setup(db: Db) -> World {
             json!({"identity": "sec2"}),
         )
         .await;
-    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{e}");
+    assert_error(st, &e, StatusCode::FORBIDDEN, "FORBIDDEN");
     let (st, g) = w
         .call(
             &w.sec,
@@ -269,7 +265,7 @@ async fn setup(db: Db) -> World {
             Some(attach.clone()),
         )
         .await;
-    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{e}");
+    assert_error(st, &e, StatusCode::FORBIDDEN, "FORBIDDEN");
     let (st, e) = w
         .call(
             &w.sec,
@@ -278,7 +274,7 @@ async fn setup(db: Db) -> World {
             Some(attach.clone()),
         )
         .await;
-    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{e}");
+    assert_error(st, &e, StatusCode::FORBIDDEN, "FORBIDDEN");
     for v in ["prod", "prod2"] {
         let (st, m) =
             w.s.put(&format!("/api/v1/vaults/{v}/resourceGuard"), attach.clone())
@@ -307,9 +303,9 @@ async fn disable_soft_delete(w: &World) {
     // The requester holds nothing; a server Owner who is not a holder
     // cannot approve either.
     let (st, e) = w.approve(&w.ops, id, 30).await;
-    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{e}");
+    assert_error(st, &e, StatusCode::FORBIDDEN, "FORBIDDEN");
     let (st, e) = w.approve(&w.s.token, id, 30).await;
-    assert_eq!((st, code(&e)), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{e}");
+    assert_error(st, &e, StatusCode::FORBIDDEN, "FORBIDDEN");
     w.approved(id).await;
     // Another principal, another vault: the approval does not count.
     let (st, e) = w.patch(&w.sec2, "prod", off.clone()).await;
@@ -352,11 +348,7 @@ async fn disable_immutability(w: &World) {
         .request(&w.sec2, "prod", "disable-immutability", None)
         .await;
     let (st, e) = w.approve(&w.sec2, own, 30).await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::FORBIDDEN, "MUA_SELF_APPROVAL"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::FORBIDDEN, "MUA_SELF_APPROVAL");
     let (st, r) = w
         .call(
             &w.sec,
@@ -368,11 +360,7 @@ async fn disable_immutability(w: &World) {
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "Rejected");
     let (st, e) = w.approve(&w.sec, own, 30).await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "MUA_REQUEST_STATE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "MUA_REQUEST_STATE");
     let (st, e) = w.patch(&w.sec2, "prod", off.clone()).await;
     refused(st, &e, "MUA_APPROVAL_REQUIRED");
 
@@ -610,11 +598,7 @@ async fn expiry(w: &World) {
     let late = w.request(&w.ops, "prod", "disable-soft-delete", None).await;
     w.clock.advance(TimeDelta::hours(24));
     let (st, e) = w.approve(&w.sec, late, 30).await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "MUA_REQUEST_STATE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "MUA_REQUEST_STATE");
     let (st, list) = w
         .call(
             &w.sec,
@@ -641,11 +625,7 @@ async fn detach(w: &World) {
     let (st, e) = w
         .call(&w.sec, Method::DELETE, "/api/v1/resourceGuards/g1", None)
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "RESOURCE_GUARD_IN_USE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "RESOURCE_GUARD_IN_USE");
     let path = "/api/v1/vaults/prod/resourceGuard";
     // The server Owner is no exception.
     let (st, e) = w.s.delete(path).await;
@@ -680,11 +660,7 @@ async fn detach(w: &World) {
     let (st, e) = w
         .call(&w.sec, Method::DELETE, "/api/v1/resourceGuards/g1", None)
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "RESOURCE_GUARD_IN_USE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "RESOURCE_GUARD_IN_USE");
 }
 
 async fn audit_rows(w: &World) {
@@ -748,19 +724,11 @@ both!(guards_and_requests_are_checked, |db| {
             json!({"name": "gg", "criticalOperations": ["detach-guard"]}),
         )
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     let (st, e) = s
         .post("/api/v1/resourceGuards", json!({"name": "not a name"}))
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     let (st, g) = s
         .post(
             "/api/v1/resourceGuards",
@@ -796,11 +764,7 @@ both!(guards_and_requests_are_checked, |db| {
             json!({"guardName": "hh"}),
         )
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "RESOURCE_GUARD_ATTACHED"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "RESOURCE_GUARD_ATTACHED");
     // Operations the guard does not protect need (and take) no approval.
     let (st, e) = s
         .post(
@@ -808,11 +772,7 @@ both!(guards_and_requests_are_checked, |db| {
             json!({"operation": "disable-immutability"}),
         )
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     let (st, v) = s
         .call(
             Method::PATCH,
@@ -844,11 +804,7 @@ both!(guards_and_requests_are_checked, |db| {
         let (st, e) = s
             .post("/api/v1/vaults/vv/resourceGuard/requests", body)
             .await;
-        assert_eq!(
-            (st, code(&e)),
-            (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-            "{e}"
-        );
+        assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
         assert_eq!(e["target"], target, "{e}");
     }
     let (st, r) = s
@@ -866,18 +822,14 @@ both!(guards_and_requests_are_checked, |db| {
             json!({}),
         )
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::FORBIDDEN, "MUA_SELF_APPROVAL"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::FORBIDDEN, "MUA_SELF_APPROVAL");
     let (st, e) = s
         .post(
             &format!("/api/v1/resourceGuards/hh/requests/{id}/approve"),
             json!({}),
         )
         .await;
-    assert_eq!((st, code(&e)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{e}");
+    assert_error(st, &e, StatusCode::NOT_FOUND, "NOT_FOUND");
     let (st, e) = s
         .post("/api/v1/resourceGuards/gg/requests?status=Done", json!({}))
         .await;
@@ -885,18 +837,10 @@ both!(guards_and_requests_are_checked, |db| {
     let (st, e) = s
         .get("/api/v1/resourceGuards/gg/requests?status=Done")
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     // The owner stays a holder; hh is unused and can go.
     let (st, e) = s.delete("/api/v1/resourceGuards/gg/members/admin").await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     let (st, _) = s.delete("/api/v1/resourceGuards/hh").await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let list = s.ok("/api/v1/resourceGuards").await;

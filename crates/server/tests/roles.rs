@@ -18,7 +18,7 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use lifeboat_catalog::Catalog;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Db, TestServer, make_tree};
+use support::{Db, TestServer, code, make_tree};
 
 const OWNER: &str = "Owner";
 const CONTRIB: &str = "Backup Contributor";
@@ -885,10 +885,6 @@ both!(lists_show_only_vaults_in_scope, |db| {
     }
     s.stop().await;
 });
-
-fn code(v: &Value) -> &str {
-    v["code"].as_str().unwrap_or("")
-}
 
 /// Expiry (with the service clock), revocation, disabled identities, role
 /// removal, and what 401s say.

@@ -8,11 +8,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{TestServer, make_tree};
-
-fn code(v: &Value) -> &str {
-    v["code"].as_str().unwrap_or_default()
-}
+use support::{TestServer, assert_error, code, make_tree};
 
 async fn patch(s: &TestServer, vault: &str, body: Value) -> (StatusCode, Value) {
     s.call(
@@ -42,21 +38,13 @@ both!(soft_delete_over_http, |db| {
 
     // Settings refusals, each with its code.
     let (st, e) = patch(&s, "sd", json!({"softDeleteRetentionPeriodInDays": 5})).await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::BAD_REQUEST, "INVALID_VAULT_SETTINGS"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_VAULT_SETTINGS");
     let (st, e) = patch(&s, "sd", json!({"softDeleteState": "Sometimes"})).await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     let (st, e) = patch(&s, "sd", json!({"softDelete": "Enabled"})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
     let (st, e) = patch(&s, "nope", json!({})).await;
-    assert_eq!((st, code(&e)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{e}");
+    assert_error(st, &e, StatusCode::NOT_FOUND, "NOT_FOUND");
     let (st, v) = patch(
         &s,
         "sd",
@@ -69,11 +57,7 @@ both!(soft_delete_over_http, |db| {
     assert_eq!(sd["softDeleteRetentionPeriodInDays"], 30);
     for state in ["Disabled", "Enabled"] {
         let (st, e) = patch(&s, "sd", json!({"softDeleteState": state})).await;
-        assert_eq!(
-            (st, code(&e)),
-            (StatusCode::CONFLICT, "SOFT_DELETE_ALWAYS_ON"),
-            "{e}"
-        );
+        assert_error(st, &e, StatusCode::CONFLICT, "SOFT_DELETE_ALWAYS_ON");
     }
 
     // Stop with delete-data: soft-deleted, restorable, listed with times.
@@ -147,11 +131,7 @@ both!(immutable_vault_over_http, |db| {
     let mut s = TestServer::start(db).await;
     s.vault("iv").await;
     let (st, e) = patch(&s, "iv", json!({"immutabilityState": "Locked"})).await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "IMMUTABILITY_NOT_UNLOCKED"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "IMMUTABILITY_NOT_UNLOCKED");
     let (st, v) = patch(&s, "iv", json!({"immutabilityState": "Unlocked"})).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(
@@ -168,11 +148,7 @@ both!(immutable_vault_over_http, |db| {
     let (st, e) = s
         .post(&format!("{path}/stop"), json!({"mode": "delete-data"}))
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "IMMUTABLE_STOP_WITH_DELETE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "IMMUTABLE_STOP_WITH_DELETE");
     assert_eq!(e["target"], "docs");
     assert_eq!(s.ok(path).await["protectionState"], "Protected");
     // A policy edit that cuts retention; raising it is allowed.
@@ -184,10 +160,11 @@ both!(immutable_vault_over_http, |db| {
             json!({"properties": doc}),
         )
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "IMMUTABLE_RETENTION_REDUCTION"),
-        "{e}"
+    assert_error(
+        st,
+        &e,
+        StatusCode::CONFLICT,
+        "IMMUTABLE_RETENTION_REDUCTION",
     );
     doc["retentionPolicy"]["dailySchedule"]["retentionDuration"]["count"] = json!(45);
     let (st, e) = s
@@ -209,36 +186,25 @@ both!(immutable_vault_over_http, |db| {
     let (st, e) = s
         .post(&format!("{path}/policy"), json!({"policy": "short"}))
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "IMMUTABLE_POLICY_SWAP_REDUCTION"),
-        "{e}"
+    assert_error(
+        st,
+        &e,
+        StatusCode::CONFLICT,
+        "IMMUTABLE_POLICY_SWAP_REDUCTION",
     );
     // Lock: for ever.
     let (st, v) = patch(&s, "iv", json!({"immutabilityState": "Locked"})).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     for state in ["Unlocked", "Disabled"] {
         let (st, e) = patch(&s, "iv", json!({"immutabilityState": state})).await;
-        assert_eq!(
-            (st, code(&e)),
-            (StatusCode::CONFLICT, "IMMUTABILITY_LOCKED"),
-            "{e}"
-        );
+        assert_error(st, &e, StatusCode::CONFLICT, "IMMUTABILITY_LOCKED");
     }
     let (st, e) = s
         .post(&format!("{path}/stop"), json!({"mode": "delete-data"}))
         .await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "IMMUTABLE_STOP_WITH_DELETE"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "IMMUTABLE_STOP_WITH_DELETE");
     // The vault cannot be deleted either (its item is active).
     let (st, e) = s.delete("/api/v1/vaults/iv").await;
-    assert_eq!(
-        (st, code(&e)),
-        (StatusCode::CONFLICT, "VAULT_NOT_EMPTY"),
-        "{e}"
-    );
+    assert_error(st, &e, StatusCode::CONFLICT, "VAULT_NOT_EMPTY");
     s.stop().await;
 });

@@ -15,8 +15,10 @@
 //! - the extractors: 400 for a path parameter that does not decode (an id
 //!   that is not an integer, bytes that are not UTF-8), a query that does
 //!   not parse, a body that is not the request's JSON;
-//! - the handler: 404 where the path names a resource that may not exist,
-//!   and whatever its `responses(...)` add (409, 422, 202, …).
+//! - the handler: 404 where the path names a resource that may not exist
+//!   ("No such vault or item", from the path's parameters, unless the
+//!   handler says otherwise), and whatever its `responses(...)` add (409,
+//!   422, 202, …).
 //!
 //! `tests/openapi_contract.rs` drives every route of the document with
 //! valid and invalid requests and fails on a status the document lacks.
@@ -32,7 +34,7 @@ use crate::authz::{At, route_rule};
 /// layers' statuses, the bearer scheme and the path parameters' schemas.
 pub fn declare_common_statuses(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
-        let names_resource = path.contains('{');
+        let missing = no_such(path);
         for (method, op) in [
             (Method::GET, &mut item.get),
             (Method::PUT, &mut item.put),
@@ -42,13 +44,41 @@ pub fn declare_common_statuses(doc: &mut OpenApi) {
         ] {
             if let Some(op) = op {
                 let refuses = route_rule(&method, path).is_none_or(|r| r.at != At::Anyone);
-                declare(op, names_resource, refuses);
+                declare(op, &missing, refuses);
             }
         }
     }
 }
 
-fn declare(op: &mut Operation, names_resource: bool, refuses: bool) {
+/// The 404 of a path that names resources: "No such vault, item or
+/// point"; an `{id}` is named by the segment before it (`jobs/{id}`: a
+/// job, `roleAssignments/{id}`: an assignment). `None` for a path that
+/// names none.
+fn no_such(path: &str) -> Option<String> {
+    let mut names = Vec::new();
+    let mut before = "";
+    for segment in path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            names.push(match name {
+                "id" => {
+                    let one = before.strip_suffix('s').unwrap_or(before);
+                    let word = one.rfind(char::is_uppercase).map_or(one, |i| &one[i..]);
+                    word.to_lowercase()
+                }
+                _ => name.to_owned(),
+            });
+        }
+        before = segment;
+    }
+    let (last, rest) = names.split_last()?;
+    Some(match rest {
+        [] => format!("No such {last}"),
+        _ => format!("No such {} or {last}", rest.join(", ")),
+    })
+}
+
+fn declare(op: &mut Operation, missing: &Option<String>, refuses: bool) {
+    let names_resource = missing.is_some();
     op.security = Some(vec![SecurityRequirement::new(
         "bearer",
         Vec::<String>::new(),
@@ -72,8 +102,8 @@ fn declare(op: &mut Operation, names_resource: bool, refuses: bool) {
     if has_body || has_params || names_resource {
         add(op, "400", "Malformed path, query or body");
     }
-    if names_resource {
-        add(op, "404", "No such resource");
+    if let Some(missing) = missing {
+        add(op, "404", missing);
     }
     if has_body {
         add(op, "413", "Body larger than 1 MiB");
@@ -109,6 +139,26 @@ fn add(op: &mut Operation, status: &str, description: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn not_found_names_the_path_parameters() {
+        let no_such = |p| super::no_such(p).unwrap_or_default();
+        assert_eq!(no_such("/api/v1/vaults"), "");
+        assert_eq!(no_such("/api/v1/vaults/{vault}"), "No such vault");
+        assert_eq!(
+            no_such("/api/v1/vaults/{vault}/items/{item}/points/{point}/restore"),
+            "No such vault, item or point"
+        );
+        assert_eq!(no_such("/api/v1/jobs/{id}/cancel"), "No such job");
+        assert_eq!(
+            no_such("/api/v1/roleAssignments/{id}"),
+            "No such assignment"
+        );
+        assert_eq!(
+            no_such("/api/v1/resourceGuards/{guard}/requests/{id}/approve"),
+            "No such guard or request"
+        );
+    }
+
     #[test]
     fn every_protected_operation_declares_auth_and_failures() {
         let doc = serde_json::to_value(super::super::openapi()).unwrap();

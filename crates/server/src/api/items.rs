@@ -13,6 +13,7 @@ use lifeboat_model::source::Source;
 use lifeboat_model::vault::VaultKind;
 use serde_json::Value;
 
+use crate::api::paths::{VaultItemPath, VaultPath};
 use crate::api::vaults;
 use crate::dto::{
     BackupNow, EnableProtection, ItemDto, ItemDtoExt, ItemList, JobDto, PolicyRef, StopProtection,
@@ -117,7 +118,7 @@ pub fn accepted(job: JobDto) -> Response {
 /// Enable protection of a folder, file or disk image.
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items", tag = "items",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     request_body = EnableProtection,
     responses(
         (status = 201, description = "The protected item", body = ItemDto),
@@ -125,7 +126,6 @@ pub fn accepted(job: JobDto) -> Response {
         (status = 404, description = "No such vault or policy", body = ErrorBody),
         (status = 409, description = "The name or source is already protected", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn enable_protection(
     State(state): State<AppState>,
@@ -197,12 +197,8 @@ pub async fn enable_protection(
 /// List a vault's protected items, by name.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/items", tag = "items",
-    params(("vault" = String, Path, description = "Vault name"), PageQuery),
-    responses(
-        (status = 200, description = "A page of items", body = ItemList),
-        (status = 404, description = "No such vault", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultPath, PageQuery),
+    responses((status = 200, description = "A page of items", body = ItemList)),
 )]
 pub async fn list_items(
     State(state): State<AppState>,
@@ -225,15 +221,8 @@ pub async fn list_items(
 /// Show a protected item.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/items/{item}", tag = "items",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-    ),
-    responses(
-        (status = 200, description = "The item", body = ItemDto),
-        (status = 404, description = "No such vault or item", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultItemPath),
+    responses((status = 200, description = "The item", body = ItemDto)),
 )]
 pub async fn show_item(
     State(state): State<AppState>,
@@ -249,18 +238,13 @@ pub async fn show_item(
 /// policy says.
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items/{item}/backup", tag = "items",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-    ),
+    params(VaultItemPath),
     request_body(content = BackupNow, description = "Optional; an empty body takes the defaults"),
     responses(
         (status = 202, description = "The queued backup job", body = JobDto),
         (status = 400, description = "retainUntil out of range", body = ErrorBody),
-        (status = 404, description = "No such vault or item", body = ErrorBody),
         (status = 409, description = "Protection is stopped", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn backup_now(
     State(state): State<AppState>,
@@ -280,19 +264,14 @@ pub async fn backup_now(
 /// point and then the item (answered with `202` and the job).
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items/{item}/stop", tag = "items",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-    ),
+    params(VaultItemPath),
     request_body = StopProtection,
     responses(
         (status = 200, description = "The item, protection stopped", body = ItemDto),
         (status = 202, description = "delete-data: the queued job", body = JobDto),
         (status = 400, description = "Unknown mode", body = ErrorBody),
-        (status = 404, description = "No such vault or item", body = ErrorBody),
         (status = 409, description = "The item's state does not allow it", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn stop_protection(
     State(state): State<AppState>,
@@ -332,17 +311,13 @@ pub async fn stop_protection(
 /// Resume protection with a policy.
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items/{item}/resume", tag = "items",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-    ),
+    params(VaultItemPath),
     request_body = PolicyRef,
     responses(
         (status = 200, description = "The item, protected again", body = ItemDto),
         (status = 404, description = "No such vault, item or policy", body = ErrorBody),
         (status = 409, description = "The item is not stopped", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn resume_protection(
     State(state): State<AppState>,
@@ -364,17 +339,13 @@ pub async fn resume_protection(
 /// Change an item's policy (its points are re-tagged).
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items/{item}/policy", tag = "items",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-    ),
+    params(VaultItemPath),
     request_body = PolicyRef,
     responses(
         (status = 200, description = "The item on its new policy", body = ItemDto),
         (status = 404, description = "No such vault, item or policy", body = ErrorBody),
         (status = 409, description = "Protection is stopped: resume instead", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn change_policy(
     State(state): State<AppState>,

@@ -6,6 +6,7 @@ use axum::{Extension, Json};
 use lifeboat_catalog::{Job, JobFilter, JobId};
 use lifeboat_model::job::{JobStatus, JobType};
 
+use crate::api::paths::JobPath;
 use crate::api::vaults;
 use crate::authz::{Op, Principal, Target, Visible};
 use crate::dto::{JobDto, JobList, JobQuery, Names};
@@ -53,7 +54,6 @@ pub async fn job_dto(state: &AppState, job: Job) -> ApiResult<JobDto> {
         (status = 400, description = "Bad filter, limit or cursor", body = ErrorBody),
         (status = 404, description = "No such vault or item", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_jobs(
     State(state): State<AppState>,
@@ -124,12 +124,8 @@ pub async fn list_jobs(
 /// Show a job: progress, sub-tasks, warnings, errors.
 #[utoipa::path(
     get, path = "/api/v1/jobs/{id}", tag = "jobs",
-    params(("id" = i64, Path, description = "Job id")),
-    responses(
-        (status = 200, description = "The job", body = JobDto),
-        (status = 404, description = "No such job", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(JobPath),
+    responses((status = 200, description = "The job", body = JobDto)),
 )]
 pub async fn show_job(State(state): State<AppState>, P(id): P<i64>) -> ApiResult<Json<JobDto>> {
     let job = state.catalog.get_job(JobId(id)).await?;
@@ -143,13 +139,11 @@ pub async fn show_job(State(state): State<AppState>, P(id): P<i64>) -> ApiResult
 /// `DeleteBackupData` job cannot be cancelled.
 #[utoipa::path(
     post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
-    params(("id" = i64, Path, description = "Job id")),
+    params(JobPath),
     responses(
         (status = 200, description = "The job, cancelled or cancelling", body = JobDto),
-        (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "The job ended, or cannot be cancelled while running", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn cancel_job(State(state): State<AppState>, P(id): P<i64>) -> ApiResult<Json<JobDto>> {
     let job =

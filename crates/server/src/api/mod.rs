@@ -12,6 +12,7 @@ pub mod contract;
 pub mod items;
 pub mod jobs;
 pub mod mua;
+pub mod paths;
 pub mod points;
 pub mod policies;
 pub mod security;

@@ -8,6 +8,7 @@ use axum::response::Response;
 use lifeboat_catalog::{Point, PointFilter};
 
 use crate::api::items::{self, accepted};
+use crate::api::paths::{VaultItemPath, VaultItemPointPath};
 use crate::dto::{JobDto, PointDto, PointDtoExt, PointList, PointQuery, RestoreRequest};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageExt, Q, next_link};
@@ -36,16 +37,8 @@ pub async fn find_point(
 /// List an item's recovery points, newest first.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/items/{item}/points", tag = "points",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-        PointQuery,
-    ),
-    responses(
-        (status = 200, description = "A page of recovery points", body = PointList),
-        (status = 404, description = "No such vault or item", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultItemPath, PointQuery),
+    responses((status = 200, description = "A page of recovery points", body = PointList)),
 )]
 pub async fn list_points(
     State(state): State<AppState>,
@@ -76,16 +69,8 @@ pub async fn list_points(
 /// Show a recovery point.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/items/{item}/points/{point}", tag = "points",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-        ("point" = String, Path, description = "Recovery point id (the store's)"),
-    ),
-    responses(
-        (status = 200, description = "The recovery point", body = PointDto),
-        (status = 404, description = "No such vault, item or point", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultItemPointPath),
+    responses((status = 200, description = "The recovery point", body = PointDto)),
 )]
 pub async fn show_point(
     State(state): State<AppState>,
@@ -104,19 +89,13 @@ pub async fn show_point(
 /// a new image file (`raw` or `qcow2`).
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items/{item}/points/{point}/restore", tag = "points",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-        ("point" = String, Path, description = "Recovery point id (the store's)"),
-    ),
+    params(VaultItemPointPath),
     request_body = RestoreRequest,
     responses(
         (status = 202, description = "The queued restore job", body = JobDto),
         (status = 400, description = "Invalid target, conflict, include or format", body = ErrorBody),
-        (status = 404, description = "No such vault, item or point", body = ErrorBody),
         (status = 409, description = "The item's state does not allow restores", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn restore(
     State(state): State<AppState>,

@@ -4,8 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
+use lifeboat_catalog::Vault;
 use lifeboat_model::policy::Policy;
 
+use crate::api::paths::{VaultPath, VaultPolicyPath};
 use crate::api::vaults;
 use crate::dto::{CreatePolicy, PolicyDto, PolicyDtoExt, PolicyList, ReplacePolicy};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -52,18 +54,22 @@ pub fn parse_policy(properties: serde_json::Value) -> ApiResult<(Policy, serde_j
     Ok((policy, doc))
 }
 
+/// How many items of `vault` are on the policy `name`.
+async fn item_count(state: &AppState, vault: &Vault, name: &str) -> ApiResult<i64> {
+    let counts = state.catalog.policy_item_counts(vault.id).await?;
+    Ok(counts.get(name).copied().unwrap_or(0))
+}
+
 /// Create a policy.
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/policies", tag = "policies",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     request_body = CreatePolicy,
     responses(
         (status = 201, description = "The new policy", body = PolicyDto),
         (status = 400, description = "Invalid policy; `target` names the field", body = ErrorBody),
-        (status = 404, description = "No such vault", body = ErrorBody),
         (status = 409, description = "A policy of that name exists", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_policy(
     State(state): State<AppState>,
@@ -87,12 +93,8 @@ pub async fn create_policy(
 /// List a vault's policies, by name.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/policies", tag = "policies",
-    params(("vault" = String, Path, description = "Vault name"), PageQuery),
-    responses(
-        (status = 200, description = "A page of policies", body = PolicyList),
-        (status = 404, description = "No such vault", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultPath, PageQuery),
+    responses((status = 200, description = "A page of policies", body = PolicyList)),
 )]
 pub async fn list_policies(
     State(state): State<AppState>,
@@ -120,15 +122,8 @@ pub async fn list_policies(
 /// Show a policy.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/policies/{policy}", tag = "policies",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("policy" = String, Path, description = "Policy name"),
-    ),
-    responses(
-        (status = 200, description = "The policy", body = PolicyDto),
-        (status = 404, description = "No such vault or policy", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultPolicyPath),
+    responses((status = 200, description = "The policy", body = PolicyDto)),
 )]
 pub async fn show_policy(
     State(state): State<AppState>,
@@ -136,13 +131,7 @@ pub async fn show_policy(
 ) -> ApiResult<Json<PolicyDto>> {
     let vault = vaults::find(&state, &vault).await?;
     let p = state.catalog.get_policy(vault.id, &policy).await?;
-    let n = state
-        .catalog
-        .policy_item_counts(vault.id)
-        .await?
-        .get(&p.name)
-        .copied()
-        .unwrap_or(0);
+    let n = item_count(&state, &vault, &p.name).await?;
     Ok(Json(PolicyDto::new(p, &vault.name, n)?))
 }
 
@@ -152,19 +141,14 @@ pub async fn show_policy(
 /// longer retention extends them, shorter marks them for the next cleanup.
 #[utoipa::path(
     put, path = "/api/v1/vaults/{vault}/policies/{policy}", tag = "policies",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("policy" = String, Path, description = "Policy name"),
-    ),
+    params(VaultPolicyPath),
     request_body = ReplacePolicy,
     responses(
         (status = 200, description = "The policy as replaced", body = PolicyDto),
         (status = 400, description = "Invalid policy, or a body name other than the path's; `target` names the field", body = ErrorBody),
         (status = 403, description = "A retention cut on a guarded vault without an approval", body = ErrorBody),
-        (status = 404, description = "No such vault or policy", body = ErrorBody),
         (status = 409, description = "An immutable vault refuses a retention cut", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn replace_policy(
     State(state): State<AppState>,
@@ -205,13 +189,7 @@ pub async fn replace_policy(
         .update_policy(vault.id, &policy, &doc, now)
         .await?;
     ops::policy_replaced(&state, &vault, &old.document, &p).await?;
-    let n = state
-        .catalog
-        .policy_item_counts(vault.id)
-        .await?
-        .get(&p.name)
-        .copied()
-        .unwrap_or(0);
+    let n = item_count(&state, &vault, &p.name).await?;
     tracing::info!(vault = %vault.name, policy = %p.name, items = n, "policy replaced");
     Ok(Json(PolicyDto::new(p, &vault.name, n)?))
 }
@@ -219,16 +197,11 @@ pub async fn replace_policy(
 /// Delete a policy; refused with `POLICY_IN_USE` while items use it.
 #[utoipa::path(
     delete, path = "/api/v1/vaults/{vault}/policies/{policy}", tag = "policies",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("policy" = String, Path, description = "Policy name"),
-    ),
+    params(VaultPolicyPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such vault or policy", body = ErrorBody),
         (status = 409, description = "Items use the policy", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete_policy(
     State(state): State<AppState>,

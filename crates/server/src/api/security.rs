@@ -11,11 +11,11 @@ use lifeboat_service::protect::{self, SecurityUpdate};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::api::paths::{VaultItemPath, VaultPath};
 use crate::api::{items, mua, vaults};
 use crate::authz::Principal;
 use crate::dto::{
-    AlertDto, AlertList, AlertQuery, ItemDto, ItemDtoExt, UpdateVault, VaultDto, VaultDtoExt,
-    VaultList,
+    AlertDto, AlertList, AlertQuery, ItemDto, ItemDtoExt, UpdateVault, VaultDto, VaultList,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, P, PageQuery, Q, next_link, page_by_name};
@@ -38,15 +38,13 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(v: &str, target: &str, allowed: &str
 /// `soft-delete-disabled` alert.
 #[utoipa::path(
     patch, path = "/api/v1/vaults/{vault}", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     request_body = UpdateVault,
     responses(
         (status = 200, description = "The vault as updated", body = VaultDto),
         (status = 400, description = "Unknown value or days out of range", body = ErrorBody),
-        (status = 404, description = "No such vault", body = ErrorBody),
         (status = 409, description = "An irreversible setting would be undone", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn update_vault(
     State(state): State<AppState>,
@@ -90,9 +88,7 @@ pub async fn update_vault(
     )
     .await?;
     tracing::info!(vault = %vault.name, settings = ?upd, "vault security settings updated");
-    let usage = state.catalog.vault_usage(updated.id).await?;
-    let guarded = state.catalog.vault_guard(updated.id).await?.is_some();
-    Ok(Json(VaultDto::new(updated, usage).with_mua(guarded)))
+    Ok(Json(vaults::vault_dto(&state, updated).await?))
 }
 
 /// List a vault's security alerts, newest first.
@@ -102,12 +98,8 @@ pub async fn update_vault(
 /// `soft-delete-disabled`.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/alerts", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name"), AlertQuery),
-    responses(
-        (status = 200, description = "The alerts", body = AlertList),
-        (status = 404, description = "No such vault", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultPath, AlertQuery),
+    responses((status = 200, description = "The alerts", body = AlertList)),
 )]
 pub async fn list_alerts(
     State(state): State<AppState>,
@@ -142,16 +134,11 @@ pub async fn list_alerts(
 /// resume it with a policy (`POST …/resume`) to take backups again.
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/items/{item}/undelete", tag = "items",
-    params(
-        ("vault" = String, Path, description = "Vault name"),
-        ("item" = String, Path, description = "Item name"),
-    ),
+    params(VaultItemPath),
     responses(
         (status = 200, description = "The item, protection stopped", body = ItemDto),
-        (status = 404, description = "No such vault or item", body = ErrorBody),
         (status = 409, description = "The item is not soft-deleted", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn undelete_item(
     State(state): State<AppState>,
@@ -161,12 +148,6 @@ pub async fn undelete_item(
     let i = protect::undelete_item(&state.catalog, state.clock.as_ref(), &i).await?;
     tracing::info!(vault = %v.name, item = %i.name, "item undeleted");
     Ok(Json(ItemDto::new(i, &v.name)))
-}
-
-async fn deleted_dto(state: &AppState, v: lifeboat_catalog::Vault) -> ApiResult<VaultDto> {
-    let usage = state.catalog.vault_usage(v.id).await?;
-    let guarded = state.catalog.vault_guard(v.id).await?.is_some();
-    Ok(VaultDto::new(v, usage).with_mua(guarded))
 }
 
 /// List soft-deleted vaults.
@@ -180,7 +161,6 @@ async fn deleted_dto(state: &AppState, v: lifeboat_catalog::Vault) -> ApiResult<
         (status = 200, description = "A page of soft-deleted vaults", body = VaultList),
         (status = 400, description = "Bad limit or cursor", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_deleted_vaults(
     State(state): State<AppState>,
@@ -191,7 +171,7 @@ pub async fn list_deleted_vaults(
     let (page, next) = page_by_name(vaults, |v| v.name.as_str(), &q, b'd')?;
     let mut value = Vec::with_capacity(page.len());
     for v in page {
-        value.push(deleted_dto(&state, v).await?);
+        value.push(vaults::vault_dto(&state, v).await?);
     }
     Ok(Json(VaultList {
         value,
@@ -202,19 +182,18 @@ pub async fn list_deleted_vaults(
 /// Show a soft-deleted vault.
 #[utoipa::path(
     get, path = "/api/v1/deleted-vaults/{vault}", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     responses(
         (status = 200, description = "The soft-deleted vault", body = VaultDto),
         (status = 404, description = "No soft-deleted vault of that name", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn show_deleted_vault(
     State(state): State<AppState>,
     P(name): P<String>,
 ) -> ApiResult<Json<VaultDto>> {
     let v = state.catalog.get_deleted_vault(&name).await?;
-    Ok(Json(deleted_dto(&state, v).await?))
+    Ok(Json(vaults::vault_dto(&state, v).await?))
 }
 
 /// Undelete a soft-deleted vault.
@@ -222,12 +201,11 @@ pub async fn show_deleted_vault(
 /// The vault is back; its items stay soft-deleted until each is undeleted.
 #[utoipa::path(
     post, path = "/api/v1/deleted-vaults/{vault}/undelete", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     responses(
         (status = 200, description = "The vault", body = VaultDto),
         (status = 404, description = "No soft-deleted vault of that name", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn undelete_vault(
     State(state): State<AppState>,
@@ -236,5 +214,5 @@ pub async fn undelete_vault(
     let v = state.catalog.get_deleted_vault(&name).await?;
     let v = protect::undelete_vault(&state.catalog, &v).await?;
     tracing::info!(vault = %v.name, "vault undeleted");
-    Ok(Json(deleted_dto(&state, v).await?))
+    Ok(Json(vaults::vault_dto(&state, v).await?))
 }

@@ -52,7 +52,6 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         (status = 200, description = "Metrics in Prometheus text format", body = String, content_type = "text/plain"),
         (status = 401, description = "No or bad token", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let text = crate::metrics::render(&state).await?;
@@ -73,7 +72,6 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         (status = 200, description = "The OpenAPI document", content_type = "application/json"),
         (status = 401, description = "No or bad token", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn openapi_json() -> Response {
     Json(crate::api::openapi()).into_response()

@@ -11,6 +11,7 @@ use lifeboat_model::vault::{
 };
 use serde_json::Value;
 
+use crate::api::paths::VaultPath;
 use crate::authz::{Op, Principal};
 use crate::dto::{CreateVault, VaultDto, VaultDtoExt, VaultList};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -20,6 +21,14 @@ use crate::state::AppState;
 /// The vault named in a path, or `NOT_FOUND`.
 pub async fn find(state: &AppState, name: &str) -> ApiResult<Vault> {
     Ok(state.catalog.get_vault(name).await?)
+}
+
+/// A vault as the API shows it: with its usage and whether a resource
+/// guard is attached.
+pub async fn vault_dto(state: &AppState, vault: Vault) -> ApiResult<VaultDto> {
+    let usage = state.catalog.vault_usage(vault.id).await?;
+    let guarded = state.catalog.vault_guard(vault.id).await?.is_some();
+    Ok(VaultDto::new(vault, usage).with_mua(guarded))
 }
 
 fn parse_kind(kind: &str) -> ApiResult<VaultKind> {
@@ -126,7 +135,6 @@ fn redundancy_name(r: StorageRedundancy) -> String {
         (status = 409, description = "A vault of that name exists", body = ErrorBody),
         (status = 422, description = "Storage redundancy not supported yet", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_vault(
     State(state): State<AppState>,
@@ -209,7 +217,6 @@ pub async fn create_vault(
         (status = 200, description = "A page of vaults", body = VaultList),
         (status = 400, description = "Bad limit or cursor", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_vaults(
     State(state): State<AppState>,
@@ -249,21 +256,15 @@ pub async fn list_vaults(
 /// Show a vault with its usage.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
-    responses(
-        (status = 200, description = "The vault", body = VaultDto),
-        (status = 404, description = "No such vault", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(VaultPath),
+    responses((status = 200, description = "The vault", body = VaultDto)),
 )]
 pub async fn show_vault(
     State(state): State<AppState>,
     P(name): P<String>,
 ) -> ApiResult<Json<VaultDto>> {
     let vault = find(&state, &name).await?;
-    let usage = state.catalog.vault_usage(vault.id).await?;
-    let guarded = state.catalog.vault_guard(vault.id).await?.is_some();
-    Ok(Json(VaultDto::new(vault, usage).with_mua(guarded)))
+    Ok(Json(vault_dto(&state, vault).await?))
 }
 
 /// Delete a vault.
@@ -272,13 +273,11 @@ pub async fn show_vault(
 /// points or running jobs: stop protection with `delete-data` first.
 #[utoipa::path(
     delete, path = "/api/v1/vaults/{vault}", tag = "vaults",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such vault", body = ErrorBody),
         (status = 409, description = "The vault still holds items or points", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete_vault(
     State(state): State<AppState>,

@@ -301,6 +301,18 @@ impl Drop for TestServer {
     }
 }
 
+/// The `code` of an error answer (`""` when it has none).
+pub fn code(v: &Value) -> &str {
+    v["code"].as_str().unwrap_or_default()
+}
+
+/// Asserts that an answer is the error `status` with `code`; the message
+/// shows the answer.
+#[track_caller]
+pub fn assert_error(st: StatusCode, e: &Value, status: StatusCode, code: &str) {
+    assert_eq!((st, self::code(e)), (status, code), "{e}");
+}
+
 /// Declares a test that runs once on SQLite and once on PostgreSQL, as
 /// `NAME::sqlite` and `NAME::postgres`; the body sees `db: Db`.
 #[macro_export]

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 
 use super::{all_assignments, check_name, self_lockout};
+use crate::api::paths::IdentityPath;
 use crate::authz::Principal;
 use crate::dto::{CreateIdentity, IdentityDto, IdentityDtoExt, IdentityList};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -25,7 +26,6 @@ use crate::state::AppState;
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
         (status = 409, description = "An identity of that name exists", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_identity(
     State(state): State<AppState>,
@@ -55,7 +55,6 @@ pub async fn create_identity(
         (status = 200, description = "Every identity", body = IdentityList),
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_identities(State(state): State<AppState>) -> ApiResult<Json<IdentityList>> {
     let all = all_assignments(&state).await?;
@@ -72,13 +71,11 @@ pub async fn list_identities(State(state): State<AppState>) -> ApiResult<Json<Id
 /// Show an identity with its roles.
 #[utoipa::path(
     get, path = "/api/v1/identities/{identity}", tag = "access",
-    params(("identity" = String, Path, description = "Identity name")),
+    params(IdentityPath),
     responses(
         (status = 200, description = "The identity", body = IdentityDto),
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
-        (status = 404, description = "No such identity", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn show_identity(
     State(state): State<AppState>,
@@ -94,14 +91,12 @@ pub async fn show_identity(
 /// yourself.
 #[utoipa::path(
     post, path = "/api/v1/identities/{identity}/disable", tag = "access",
-    params(("identity" = String, Path, description = "Identity name")),
+    params(IdentityPath),
     responses(
         (status = 200, description = "The identity, disabled", body = IdentityDto),
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
-        (status = 404, description = "No such identity", body = ErrorBody),
         (status = 409, description = "SELF_LOCKOUT: the caller's own identity", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn disable_identity(
     State(state): State<AppState>,
@@ -128,13 +123,11 @@ pub async fn disable_identity(
 /// expired work again.
 #[utoipa::path(
     post, path = "/api/v1/identities/{identity}/enable", tag = "access",
-    params(("identity" = String, Path, description = "Identity name")),
+    params(IdentityPath),
     responses(
         (status = 200, description = "The identity, enabled", body = IdentityDto),
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
-        (status = 404, description = "No such identity", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn enable_identity(
     State(state): State<AppState>,

@@ -31,7 +31,6 @@ use crate::state::AppState;
         (status = 404, description = "No such identity or vault", body = ErrorBody),
         (status = 409, description = "The identity has that role there", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_role_assignment(
     State(state): State<AppState>,
@@ -95,7 +94,6 @@ pub async fn create_role_assignment(
         (status = 403, description = "Not an Owner anywhere", body = ErrorBody),
         (status = 404, description = "No such identity or vault", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_role_assignments(
     State(state): State<AppState>,
@@ -134,10 +132,8 @@ pub async fn list_role_assignments(
     responses(
         (status = 204, description = "Removed"),
         (status = 403, description = "Not an Owner of the scope", body = ErrorBody),
-        (status = 404, description = "No such assignment", body = ErrorBody),
         (status = 409, description = "SELF_LOCKOUT: the caller's own server-scope Owner role", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete_role_assignment(
     State(state): State<AppState>,

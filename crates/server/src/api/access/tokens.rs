@@ -7,6 +7,7 @@ use axum::{Extension, Json};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, check_name};
+use crate::api::paths::IdentityPath;
 use crate::auth::generate_token;
 use crate::authz::Principal;
 use crate::dto::{CreateToken, NewTokenDto, TokenDto, TokenDtoExt, TokenList};
@@ -53,16 +54,14 @@ fn expiry_of(req: &CreateToken, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> 
 /// expires after `expiresInDays` (default 90) or at `expires`.
 #[utoipa::path(
     post, path = "/api/v1/identities/{identity}/tokens", tag = "access",
-    params(("identity" = String, Path, description = "Identity name")),
+    params(IdentityPath),
     request_body = CreateToken,
     responses(
         (status = 201, description = "The token with its secret", body = NewTokenDto),
         (status = 400, description = "Invalid name or expiry", body = ErrorBody),
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
-        (status = 404, description = "No such identity", body = ErrorBody),
         (status = 409, description = "A token of that name exists", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_token(
     State(state): State<AppState>,
@@ -93,13 +92,11 @@ pub async fn create_token(
 /// List an identity's tokens (never their secrets).
 #[utoipa::path(
     get, path = "/api/v1/identities/{identity}/tokens", tag = "access",
-    params(("identity" = String, Path, description = "Identity name")),
+    params(IdentityPath),
     responses(
         (status = 200, description = "The identity's tokens", body = TokenList),
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
-        (status = 404, description = "No such identity", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_tokens(
     State(state): State<AppState>,
@@ -130,7 +127,6 @@ pub async fn list_tokens(
         (status = 403, description = "Not a server-scope Owner", body = ErrorBody),
         (status = 404, description = "No such identity, or no such token of it", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn revoke_token(
     State(state): State<AppState>,

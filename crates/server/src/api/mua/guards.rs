@@ -9,6 +9,7 @@ use lifeboat_model::ErrorCode;
 use lifeboat_model::mua;
 
 use super::{find_guard, model_err};
+use crate::api::paths::GuardPath;
 use crate::authz::{Op, Principal, Target};
 use crate::dto::{CreateResourceGuard, GuardMemberBody, ResourceGuardDto, ResourceGuardList};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -77,7 +78,6 @@ pub(crate) async fn guard_dto(state: &AppState, g: ResourceGuard) -> ApiResult<R
         (status = 404, description = "No such owner identity", body = ErrorBody),
         (status = 409, description = "A guard of that name exists", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_guard(
     State(state): State<AppState>,
@@ -117,7 +117,6 @@ pub async fn create_guard(
 #[utoipa::path(
     get, path = "/api/v1/resourceGuards", tag = "security",
     responses((status = 200, description = "The guards", body = ResourceGuardList)),
-    security(("bearer" = []))
 )]
 pub async fn list_guards(
     State(state): State<AppState>,
@@ -143,12 +142,8 @@ pub async fn list_guards(
 /// Show a resource guard.
 #[utoipa::path(
     get, path = "/api/v1/resourceGuards/{guard}", tag = "security",
-    params(("guard" = String, Path, description = "Guard name")),
-    responses(
-        (status = 200, description = "The guard", body = ResourceGuardDto),
-        (status = 404, description = "No such guard", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    params(GuardPath),
+    responses((status = 200, description = "The guard", body = ResourceGuardDto)),
 )]
 pub async fn show_guard(
     State(state): State<AppState>,
@@ -162,13 +157,11 @@ pub async fn show_guard(
 /// vault uses it.
 #[utoipa::path(
     delete, path = "/api/v1/resourceGuards/{guard}", tag = "security",
-    params(("guard" = String, Path, description = "Guard name")),
+    params(GuardPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such guard", body = ErrorBody),
         (status = 409, description = "A vault uses it", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete_guard(
     State(state): State<AppState>,
@@ -196,14 +189,13 @@ pub async fn delete_guard(
 /// Add a holder to a resource guard.
 #[utoipa::path(
     post, path = "/api/v1/resourceGuards/{guard}/members", tag = "security",
-    params(("guard" = String, Path, description = "Guard name")),
+    params(GuardPath),
     request_body = GuardMemberBody,
     responses(
         (status = 200, description = "The guard", body = ResourceGuardDto),
         (status = 404, description = "No such guard or identity", body = ErrorBody),
         (status = 409, description = "Already a holder", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn add_member(
     State(state): State<AppState>,
@@ -245,7 +237,6 @@ pub async fn add_member(
         (status = 400, description = "The owner cannot be removed", body = ErrorBody),
         (status = 404, description = "No such guard or holder", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn remove_member(
     State(state): State<AppState>,

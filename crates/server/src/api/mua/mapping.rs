@@ -10,6 +10,7 @@ use lifeboat_model::guard::AlertKind;
 use lifeboat_model::mua::CriticalOp;
 
 use super::{authorize_critical, model_err};
+use crate::api::paths::VaultPath;
 use crate::api::vaults;
 use crate::authz::{Op, Principal, Target};
 use crate::dto::{AttachGuard, VaultGuardDto};
@@ -35,12 +36,10 @@ async fn mapping_dto(state: &AppState, v: &Vault) -> ApiResult<VaultGuardDto> {
 /// Show a vault's resource guard mapping.
 #[utoipa::path(
     get, path = "/api/v1/vaults/{vault}/resourceGuard", tag = "security",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     responses(
         (status = 200, description = "The mapping (guard null when none)", body = VaultGuardDto),
-        (status = 404, description = "No such vault", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn show_mapping(
     State(state): State<AppState>,
@@ -58,7 +57,7 @@ pub async fn show_mapping(
 /// is refused with `RESOURCE_GUARD_ATTACHED` (detach first: critical).
 #[utoipa::path(
     put, path = "/api/v1/vaults/{vault}/resourceGuard", tag = "security",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     request_body = AttachGuard,
     responses(
         (status = 200, description = "The mapping", body = VaultGuardDto),
@@ -66,7 +65,6 @@ pub async fn show_mapping(
         (status = 404, description = "No such vault or guard", body = ErrorBody),
         (status = 409, description = "Another guard is attached", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn attach_guard(
     State(state): State<AppState>,
@@ -111,13 +109,12 @@ pub async fn attach_guard(
 /// approval). Records a `mua-disabled` alert.
 #[utoipa::path(
     delete, path = "/api/v1/vaults/{vault}/resourceGuard", tag = "security",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     responses(
         (status = 204, description = "Detached"),
         (status = 403, description = "No usable approval", body = ErrorBody),
         (status = 404, description = "No such vault, or no guard", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn detach_guard(
     State(state): State<AppState>,

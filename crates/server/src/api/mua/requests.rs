@@ -10,6 +10,7 @@ use lifeboat_model::mua::{self, Action, CriticalOp, RequestState};
 use lifeboat_service::mua as svc;
 
 use super::{find_guard, find_request, model_err, sweep_expired};
+use crate::api::paths::{GuardPath, GuardRequestPath, VaultPath};
 use crate::api::vaults;
 use crate::authz::Principal;
 use crate::dto::{
@@ -22,12 +23,11 @@ use crate::state::AppState;
 /// List a guard's approval requests, newest first.
 #[utoipa::path(
     get, path = "/api/v1/resourceGuards/{guard}/requests", tag = "security",
-    params(("guard" = String, Path, description = "Guard name"), RequestQuery),
+    params(GuardPath, RequestQuery),
     responses(
         (status = 200, description = "The requests", body = MuaRequestList),
         (status = 400, description = "Unknown status", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_requests(
     State(state): State<AppState>,
@@ -102,10 +102,7 @@ async fn decide(
 /// Approve a pending request (not one's own) for `validForMinutes`.
 #[utoipa::path(
     post, path = "/api/v1/resourceGuards/{guard}/requests/{id}/approve", tag = "security",
-    params(
-        ("guard" = String, Path, description = "Guard name"),
-        ("id" = i64, Path, description = "Request id"),
-    ),
+    params(GuardRequestPath),
     request_body = ApproveBody,
     responses(
         (status = 200, description = "The request, approved", body = MuaRequestDto),
@@ -114,7 +111,6 @@ async fn decide(
         (status = 404, description = "No such request", body = ErrorBody),
         (status = 409, description = "Not pending", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn approve_request(
     State(state): State<AppState>,
@@ -132,17 +128,13 @@ pub async fn approve_request(
 /// Reject a pending request (not one's own).
 #[utoipa::path(
     post, path = "/api/v1/resourceGuards/{guard}/requests/{id}/reject", tag = "security",
-    params(
-        ("guard" = String, Path, description = "Guard name"),
-        ("id" = i64, Path, description = "Request id"),
-    ),
+    params(GuardRequestPath),
     responses(
         (status = 200, description = "The request, rejected", body = MuaRequestDto),
         (status = 403, description = "The caller made the request", body = ErrorBody),
         (status = 404, description = "No such request", body = ErrorBody),
         (status = 409, description = "Not pending", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn reject_request(
     State(state): State<AppState>,
@@ -161,14 +153,13 @@ pub async fn reject_request(
 /// than the caller approves or rejects it, or 24 hours pass.
 #[utoipa::path(
     post, path = "/api/v1/vaults/{vault}/resourceGuard/requests", tag = "security",
-    params(("vault" = String, Path, description = "Vault name")),
+    params(VaultPath),
     request_body = CreateMuaRequest,
     responses(
         (status = 201, description = "The request, pending", body = MuaRequestDto),
         (status = 400, description = "Unknown operation, bad target, or not protected", body = ErrorBody),
         (status = 404, description = "No such vault, or it has no guard", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_request(
     State(state): State<AppState>,
