@@ -73,62 +73,41 @@ const ZONES: [&str; 5] = [
     "Australia/Sydney",
 ];
 
+/// Fills a catalog with vaults, items and points at scale.
+#[derive(clap::Parser)]
 struct Args {
+    /// The catalog to fill (SQLite or PostgreSQL URL); it must hold no vaults.
     url: String,
+    /// Vaults to make (at most 1000: names have 3 digits).
+    #[arg(long, default_value_t = 100, value_parser = at_most_1000)]
     vaults: usize,
+    /// Items per vault (at most 1000).
+    #[arg(long, default_value_t = 100, value_parser = at_most_1000)]
     items_per_vault: usize,
+    /// Points per item.
+    #[arg(long, default_value_t = 100)]
     points_per_item: usize,
+    /// The seed's "now": RFC 3339, or `now` (to the whole second, so points
+    /// and runs line up).
+    #[arg(long, default_value = "now", value_parser = seed_now)]
     now: DateTime<Utc>,
 }
 
-fn usage() -> String {
-    "usage: seed_scale CATALOG_URL [--vaults N] [--items-per-vault N] [--points-per-item N] [--now RFC3339]"
-        .to_string()
+fn at_most_1000(v: &str) -> Result<usize, String> {
+    match v.parse() {
+        Ok(n) if n <= 1000 => Ok(n),
+        _ => Err(format!("{v:?} is not a whole number up to 1000")),
+    }
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let mut url = None;
-    // The seed's "now": a whole second, so points and runs line up.
-    let mut now = Utc::now();
-    now -= TimeDelta::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
-    let mut a = Args {
-        url: String::new(),
-        vaults: 100,
-        items_per_vault: 100,
-        points_per_item: 100,
-        now,
-    };
-    while let Some(arg) = it.next() {
-        let mut num = |name: &str| -> Result<usize, String> {
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse()
-                .map_err(|_| format!("{name}: {v:?} is not a whole number"))
-        };
-        match arg.as_str() {
-            "--vaults" => a.vaults = num("--vaults")?,
-            "--items-per-vault" => a.items_per_vault = num("--items-per-vault")?,
-            "--points-per-item" => a.points_per_item = num("--points-per-item")?,
-            "--now" => {
-                let v = it.next().ok_or("--now needs a value")?;
-                a.now = DateTime::parse_from_rfc3339(&v)
-                    .map_err(|e| format!("--now {v:?}: {e}"))?
-                    .with_timezone(&Utc);
-            }
-            "-h" | "--help" => return Err(usage()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{}", usage())),
-            s => {
-                if url.replace(s.to_string()).is_some() {
-                    return Err(usage());
-                }
-            }
-        }
+fn seed_now(v: &str) -> Result<DateTime<Utc>, String> {
+    if v == "now" {
+        let now = Utc::now();
+        return Ok(now - TimeDelta::nanoseconds(i64::from(now.timestamp_subsec_nanos())));
     }
-    a.url = url.ok_or_else(usage)?;
-    if a.vaults > 1000 || a.items_per_vault > 1000 {
-        return Err("at most 1000 vaults and 1000 items per vault (names have 3 digits)".into());
-    }
-    Ok(a)
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{v:?}: {e}"))
 }
 
 /// The three policies of every vault: (name, document, resolved).
@@ -540,13 +519,7 @@ impl Error for Refused {}
 
 #[tokio::main]
 async fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     match seed(&args).await {
         Ok(summary) => println!("{summary}"),
         Err(e) => {

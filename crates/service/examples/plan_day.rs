@@ -39,59 +39,26 @@ use serde_json::json;
 
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
+/// Times the scheduler planning a day of a seeded catalog.
+#[derive(clap::Parser)]
 struct Args {
+    /// The seeded catalog (SQLite or PostgreSQL URL).
     url: String,
+    /// Where the day starts (RFC 3339) [default: one second before the earliest next run].
+    #[arg(long, value_parser = rfc3339)]
     from: Option<DateTime<Utc>>,
+    /// Hours to plan.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..))]
     hours: i64,
+    /// The scheduler's sleep between ticks, in milliseconds.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     tick_ms: u64,
 }
 
-fn usage() -> String {
-    "usage: plan_day CATALOG_URL [--from RFC3339] [--hours 24] [--tick-ms 1]".into()
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let mut a = Args {
-        url: String::new(),
-        from: None,
-        hours: 24,
-        tick_ms: 1,
-    };
-    let mut url = None;
-    while let Some(arg) = it.next() {
-        let mut val = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--from" => {
-                let v = val("--from")?;
-                a.from = Some(
-                    DateTime::parse_from_rfc3339(&v)
-                        .map_err(|e| format!("--from {v:?}: {e}"))?
-                        .with_timezone(&Utc),
-                );
-            }
-            "--hours" => {
-                let v = val("--hours")?;
-                a.hours = v.parse().map_err(|_| format!("--hours {v:?}"))?;
-            }
-            "--tick-ms" => {
-                let v = val("--tick-ms")?;
-                a.tick_ms = v.parse().map_err(|_| format!("--tick-ms {v:?}"))?;
-            }
-            "-h" | "--help" => return Err(usage()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{}", usage())),
-            s => {
-                if url.replace(s.to_string()).is_some() {
-                    return Err(usage());
-                }
-            }
-        }
-    }
-    a.url = url.ok_or_else(usage)?;
-    if a.hours < 1 || a.tick_ms < 1 {
-        return Err("--hours and --tick-ms must be at least 1".into());
-    }
-    Ok(a)
+fn rfc3339(v: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{v:?}: {e}"))
 }
 
 /// The earliest `next_run` at or before `until`, if any.
@@ -234,13 +201,7 @@ async fn run(a: &Args) -> Res<serde_json::Value> {
 
 #[tokio::main]
 async fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     match run(&args).await {
         Ok(v) => {
             println!("{v}");

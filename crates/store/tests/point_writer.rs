@@ -91,6 +91,20 @@ fn full_backup(v: &Vault, img: &Path) -> BackupOutcome {
     .unwrap()
 }
 
+/// A disk backup of `img` read through `src`, with `parent` as its parent.
+fn backup_after(
+    v: &Vault,
+    src: &mut dyn BlockSource,
+    img: &Path,
+    parent: &BackupOutcome,
+) -> BackupOutcome {
+    let opts = BackupOptions {
+        parent: Some(parent.id),
+        ..Default::default()
+    };
+    backup_block_source(v, src, img, &opts, Arc::new(Progress::default())).unwrap()
+}
+
 #[test]
 fn a_disk_backup_with_changed_extents_reads_only_those() {
     let tmp = tempfile::tempdir().unwrap();
@@ -128,12 +142,7 @@ fn a_disk_backup_with_changed_extents_reads_only_those() {
         read: 0,
         reads: Vec::new(),
     };
-    let opts = BackupOptions {
-        parent: Some(first.id),
-        ..Default::default()
-    };
-    let second =
-        backup_block_source(&v, &mut src, &img, &opts, Arc::new(Progress::default())).unwrap();
+    let second = backup_after(&v, &mut src, &img, &first);
     // One piece, two pieces, one piece: each read whole, nothing else.
     assert_eq!(src.read, 4 * CHUNK, "reads: {:?}", src.reads);
     let mut starts: Vec<u64> = src.reads.iter().map(|r| r.offset / CHUNK).collect();
@@ -173,12 +182,7 @@ fn without_changed_extents_every_allocated_piece_is_read() {
         read: 0,
         reads: Vec::new(),
     };
-    let opts = BackupOptions {
-        parent: Some(first.id),
-        ..Default::default()
-    };
-    let second =
-        backup_block_source(&v, &mut src, &img, &opts, Arc::new(Progress::default())).unwrap();
+    let second = backup_after(&v, &mut src, &img, &first);
     // The 2 MiB hole is never read, whatever the file system rounds it to.
     assert!(src.read <= 14 << 20, "{}", src.read);
     assert!(src.read >= 12 << 20, "{}", src.read);

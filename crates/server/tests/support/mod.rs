@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use lifeboat_server::{RunningServer, ServerConfig};
 use lifeboat_service::{Clock, SystemClock};
-use lifeboat_testkit::{postgres_admin_url, unique_suffix, with_database};
+use lifeboat_testkit::pg::ScratchDb;
+use lifeboat_testkit::unique_suffix;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -35,61 +35,7 @@ pub struct TestServer {
     pub catalog_url: String,
     server: Option<RunningServer>,
     dir: tempfile::TempDir,
-    _pg: Option<PgDb>,
-}
-
-/// A PostgreSQL database of one test, dropped on drop.
-pub struct PgDb {
-    pub url: String,
-    admin: String,
-    name: String,
-}
-
-impl PgDb {
-    pub async fn new() -> PgDb {
-        let admin = postgres_admin_url();
-        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is required by the server tests and is unreachable at {admin}: {e}; \
-                 start it or set LIFEBOAT_TEST_POSTGRES"
-            )
-        });
-        let name = format!("lifeboat_test_srv_{}", unique_suffix());
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        conn.close().await.ok();
-        PgDb {
-            url: with_database(&admin, &name),
-            admin,
-            name,
-        }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let (admin, db) = (self.admin.clone(), self.name.clone());
-        let t = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let mut c = PgConnection::connect(&admin).await?;
-                sqlx::query(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-                )))
-                .execute(&mut c)
-                .await?;
-                Ok::<_, sqlx::Error>(())
-            })
-        });
-        if let Ok(Err(e)) = t.join() {
-            eprintln!("warning: could not drop test database {}: {e}", self.name);
-        }
-    }
+    _pg: Option<ScratchDb>,
 }
 
 /// Cheap key slots for the vault stores the tests create (set once, before
@@ -123,7 +69,7 @@ impl TestServer {
                 None,
             ),
             Db::Postgres => {
-                let pg = PgDb::new().await;
+                let pg = ScratchDb::create("lifeboat_test_srv").await;
                 (pg.url.clone(), Some(pg))
             }
         };
