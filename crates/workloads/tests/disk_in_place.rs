@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use lifeboat_model::source::{Conflict, DiskFormat, RestoreRequest, Source};
-use lifeboat_store::Vault;
 use lifeboat_store::backup::BackupOptions;
 use lifeboat_store::upload::Progress;
 use lifeboat_testkit::noise;
