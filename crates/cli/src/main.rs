@@ -67,6 +67,9 @@ pub mod exit {
     pub const WRONG_PASSPHRASE: u8 = 5;
     pub const DAMAGE: u8 = 6;
     pub const STORAGE_FULL: u8 = 7;
+    /// A restore wrote every entry, but some recorded metadata could not
+    /// be set (the same code as `lifeboat backup restore --wait`'s).
+    pub const METADATA_LOST: u8 = 11;
 }
 
 /// An error that knows its exit code; the message is already printed or is printed by main.

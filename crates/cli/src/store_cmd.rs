@@ -333,11 +333,28 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                 for e in &report.errors {
                     eprintln!("error: {e}");
                 }
+                for m in &report.metadata_lost {
+                    eprintln!(
+                        "warning: ({}) {}: {} not set: {}",
+                        lifeboat_codes::METADATA_NOT_RESTORED,
+                        m.path,
+                        m.what,
+                        m.error
+                    );
+                }
+                if !report.metadata_lost.is_empty() {
+                    eprintln!(
+                        "warning: {} part(s) of the recorded metadata could not be set (docs/restore.md)",
+                        report.metadata_lost.len()
+                    );
+                }
             }
-            Ok(if report.errors.is_empty() {
-                exit::OK
-            } else {
+            Ok(if !report.errors.is_empty() {
                 exit::PARTIAL
+            } else if !report.metadata_lost.is_empty() {
+                exit::METADATA_LOST
+            } else {
+                exit::OK
             })
         }
         StoreCmd::Diff { point_a, point_b } => {

@@ -327,6 +327,10 @@ register! {
     SOURCE_WARNING,
     /// In a restore job's warnings: one entry could not be written.
     RESTORE_ENTRY_FAILED,
+    /// In a restore's report or a restore job's warnings: part of an
+    /// entry's recorded metadata (owner, mode, times, an xattr, inode
+    /// flags, a device node) could not be set; its data was restored.
+    METADATA_NOT_RESTORED,
     /// In a disk restore's warnings: the target exists and `conflict` is
     /// `skip`, so nothing was written.
     TARGET_SKIPPED,

@@ -7,8 +7,9 @@
 //! except those of `crates/codes`, reads their string and raw string
 //! literals (comments, char literals, byte and C strings are passed over),
 //! and leaves out literals inside attributes (`#[arg(value_name = "DAYS")]`,
-//! `#[error("…")]`) and inside items under `#[cfg(test)]` (unit tests assert
-//! the wire strings). It fails on
+//! `#[error("…")]`) and inside items under `#[cfg(test)]`, including unit
+//! test files declared as `#[cfg(test)] mod tests;` (unit tests assert the
+//! wire strings). It fails on
 //!
 //! 1. a literal that is wholly code-shaped and is a registered code: the
 //!    crate must name the constant (`lifeboat_codes::NOT_FOUND`), so that
@@ -47,10 +48,26 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
+        } else if p.extension().is_some_and(|x| x == "rs") && !is_unit_test_file(&p) {
             out.push(p);
         }
     }
+}
+
+/// `foo/tests.rs` where `foo.rs` (or `foo/mod.rs`) declares it as
+/// `#[cfg(test)] mod tests;`: unit tests moved beside their file, left out
+/// like inline `#[cfg(test)]` items.
+fn is_unit_test_file(p: &Path) -> bool {
+    if p.file_name().is_none_or(|n| n != "tests.rs") {
+        return false;
+    }
+    let Some(dir) = p.parent() else {
+        return false;
+    };
+    let parents = [dir.with_extension("rs"), dir.join("mod.rs")];
+    parents.iter().any(|parent| {
+        std::fs::read_to_string(parent).is_ok_and(|t| t.contains("#[cfg(test)]\nmod tests;"))
+    })
 }
 
 /// Every problem of one file's text, as `path:line: what`.

@@ -302,6 +302,10 @@ pub struct Entry {
     pub link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rdev: Option<u64>,
+    /// Inode flags (`FS_IOC_GETFLAGS`), kept to those restore sets again
+    /// (`restore::flags::KEPT`); 0 for none.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub flags: u32,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub changed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -329,6 +333,7 @@ impl Entry {
             target: None,
             link: None,
             rdev: None,
+            flags: 0,
             changed: false,
             chunk_size: None,
         }
@@ -343,6 +348,10 @@ impl Entry {
 }
 
 fn is_zero(x: &i64) -> bool {
+    *x == 0
+}
+
+fn is_zero_u32(x: &u32) -> bool {
     *x == 0
 }
 

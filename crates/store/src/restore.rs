@@ -49,6 +49,8 @@ pub struct RestoreReport {
     pub skipped: u64,
     pub errors: Vec<String>,
     pub written: Vec<String>,
+    /// Recorded metadata that could not be set (the data was restored).
+    pub metadata_lost: Vec<MetadataLoss>,
 }
 
 fn cstr(s: &str) -> Result<CString> {
@@ -154,19 +156,6 @@ impl Target {
             }
         }
     }
-
-    fn set_owner_at(&self, dir: RawFd, name: &CString, e: &Entry) {
-        if self.privileged {
-            // SAFETY: valid descriptor and name; failure only loses ownership.
-            unsafe { libc::fchownat(dir, name.as_ptr(), e.uid, e.gid, libc::AT_SYMLINK_NOFOLLOW) };
-        }
-    }
-
-    fn set_times_at(dir: RawFd, name: &CString, e: &Entry) {
-        let ts = [timespec(atime_of(e)), timespec(e.mtime)];
-        // SAFETY: valid descriptor, name and a two-element timespec array.
-        unsafe { libc::utimensat(dir, name.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
-    }
 }
 
 /// Points do not record access times; a restored object gets its mtime.
@@ -216,6 +205,7 @@ pub fn restore(
     let mut dirs: Vec<Entry> = Vec::new();
     let mut hardlinks: Vec<Entry> = Vec::new();
     let mut restored_files: HashSet<String> = HashSet::new();
+    let mut with_flags: Vec<Entry> = Vec::new();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -229,10 +219,11 @@ pub fn restore(
             s.spawn(move || {
                 for e in rx {
                     match restore_file(vault, index, t, &e, opts.conflict, progress) {
-                        Ok(Some(n)) => {
+                        Ok(Some((n, mut lost))) => {
                             let mut r = report.lock().expect("report lock");
                             r.files += 1;
                             r.bytes += n;
+                            r.metadata_lost.append(&mut lost);
                         }
                         Ok(None) => report.lock().expect("report lock").skipped += 1,
                         Err(err @ (Error::TargetExists(..) | Error::StorageFull(_))) => {
@@ -275,6 +266,9 @@ pub fn restore(
                 continue;
             }
             let path = e.path.clone();
+            if e.flags & metadata::flags::KEPT != 0 {
+                with_flags.push(e.clone());
+            }
             let r = match e.kind {
                 EntryType::File => {
                     restored_files.insert(e.path.clone());
@@ -292,7 +286,13 @@ pub fn restore(
                     Ok(())
                 }
                 EntryType::Disk => Err(Error::InvalidArgument("disk entry in a file point".into())),
-                _ => restore_special(&t, &e, opts.conflict),
+                _ => restore_special(&t, &e, opts.conflict).map(|mut lost| {
+                    report
+                        .lock()
+                        .expect("report lock")
+                        .metadata_lost
+                        .append(&mut lost)
+                }),
             };
             match r {
                 Ok(()) => {}
@@ -325,12 +325,16 @@ pub fn restore(
     // disturb a folder's times.
     dirs.sort_by(|a, b| cmp_paths(&b.path, &a.path));
     for d in &dirs {
-        if let Err(err) = finish_dir(&t, d) {
-            report
+        match finish_dir(&t, d) {
+            Ok(mut lost) => report.metadata_lost.append(&mut lost),
+            Err(err) => report
                 .errors
-                .push(format!("{}: [{}] {err}", d.path, err.code()));
+                .push(format!("{}: [{}] {err}", d.path, err.code())),
         }
     }
+    // Inode flags once everything exists (an immutable file takes no links).
+    let mut lost = metadata::apply_flags(&t, with_flags.iter().collect());
+    report.metadata_lost.append(&mut lost);
     Ok(report)
 }
 
@@ -353,34 +357,18 @@ fn restore_dir(t: &Target, e: &Entry) -> Result<()> {
     }
 }
 
-/// xattrs, owner (as root), mode and times of an open file or folder.
-/// Failures only lose metadata, never data, so they are not errors.
-fn apply_metadata(t: &Target, f: &File, e: &Entry) {
-    for (k, v) in &e.xattrs {
-        if let Ok(v) = hex::decode(v) {
-            let _ = xattr::FileExt::set_xattr(f, k, &v);
-        }
-    }
-    if t.privileged {
-        // SAFETY: valid descriptor.
-        unsafe { libc::fchown(f.as_raw_fd(), e.uid, e.gid) };
-    }
-    // SAFETY: valid descriptor.
-    unsafe { libc::fchmod(f.as_raw_fd(), e.mode & 0o7777) };
-    let ts = [timespec(atime_of(e)), timespec(e.mtime)];
-    // SAFETY: valid descriptor and two timespecs.
-    unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) };
-}
-
-fn finish_dir(t: &Target, e: &Entry) -> Result<()> {
+/// A folder's metadata, once its contents are in place.
+fn finish_dir(t: &Target, e: &Entry) -> Result<Vec<MetadataLoss>> {
     let (dir, name) = t.parent_of(&e.path)?;
     let fd = t.open_dir_at(dir.as_raw_fd(), name, &e.path, false)?;
     let f = File::from(fd);
-    apply_metadata(t, &f, e);
-    Ok(())
+    let mut lost = Losses::of(e);
+    metadata::apply_to_open(t, &f, e, &mut lost);
+    Ok(lost.found)
 }
 
-/// Writes one file; `None` when skipped because it existed.
+/// Writes one file: its size and the metadata it could not take; `None`
+/// when skipped because it existed.
 fn restore_file(
     vault: &Vault,
     index: &Index,
@@ -388,7 +376,7 @@ fn restore_file(
     e: &Entry,
     conflict: Conflict,
     progress: &Progress,
-) -> Result<Option<u64>> {
+) -> Result<Option<(u64, Vec<MetadataLoss>)>> {
     let (dir, name) = t.parent_of(&e.path)?;
     let c = cstr(name)?;
     if !t.make_room(dir.as_raw_fd(), &c, &e.path, conflict)? {
@@ -412,9 +400,10 @@ fn restore_file(
             progress.bytes_read.fetch_add(len, Ordering::Relaxed);
         },
     )?;
-    apply_metadata(t, &f, e);
+    let mut lost = Losses::of(e);
+    metadata::apply_to_open(t, &f, e, &mut lost);
     progress.files_done.fetch_add(1, Ordering::Relaxed);
-    Ok(Some(e.size))
+    Ok(Some((e.size, lost.found)))
 }
 
 /// Writes an entry's chunks into `f` at their offsets (zero runs stay
@@ -455,32 +444,49 @@ pub(crate) fn write_chunks(
     f.set_len(off).map_err(|err| Error::io(what, err))
 }
 
-fn restore_special(t: &Target, e: &Entry, conflict: Conflict) -> Result<()> {
+/// A symlink, fifo, socket or device node, with its metadata; what of
+/// that could not be set comes back.
+fn restore_special(t: &Target, e: &Entry, conflict: Conflict) -> Result<Vec<MetadataLoss>> {
     let (dir, name) = t.parent_of(&e.path)?;
     let c = cstr(name)?;
     if !t.make_room(dir.as_raw_fd(), &c, &e.path, conflict)? {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let mut lost = Losses::of(e);
     let d = dir.as_raw_fd();
+    let perms = e.mode & 0o7777;
     // SAFETY (all calls below): valid descriptor and NUL-terminated names.
     let rc = match e.kind {
         EntryType::Symlink => {
             let target = cstr(e.target.as_deref().unwrap_or(""))?;
             unsafe { libc::symlinkat(target.as_ptr(), d, c.as_ptr()) }
         }
-        EntryType::Fifo => unsafe { libc::mkfifoat(d, c.as_ptr(), e.mode & 0o7777) },
-        EntryType::Chardev | EntryType::Blockdev if t.privileged => unsafe {
-            libc::mknodat(d, c.as_ptr(), e.mode, e.rdev.unwrap_or(0))
-        },
-        // Sockets belong to running programs; device nodes need root.
-        _ => return Ok(()),
+        EntryType::Fifo => unsafe { libc::mkfifoat(d, c.as_ptr(), perms) },
+        EntryType::Socket => unsafe { libc::mknodat(d, c.as_ptr(), libc::S_IFSOCK | perms, 0) },
+        EntryType::Chardev | EntryType::Blockdev if t.privileged => {
+            let kind = if e.kind == EntryType::Chardev {
+                libc::S_IFCHR
+            } else {
+                libc::S_IFBLK
+            };
+            unsafe { libc::mknodat(d, c.as_ptr(), kind | perms, e.rdev.unwrap_or(0)) }
+        }
+        EntryType::Chardev | EntryType::Blockdev => {
+            lost.note("node", "making a device node needs root");
+            return Ok(lost.found);
+        }
+        _ => {
+            return Err(Error::InvalidArgument(format!(
+                "{:?} is not a special file",
+                e.kind
+            )));
+        }
     };
     if rc != 0 {
         return Err(last_os_error(&format!("creating {}", e.path)));
     }
-    t.set_owner_at(d, &c, e);
-    Target::set_times_at(d, &c, e);
-    Ok(())
+    metadata::apply_at(t, d, &c, e, &mut lost);
+    Ok(lost.found)
 }
 
 fn restore_hardlink(
@@ -522,4 +528,7 @@ fn restore_hardlink(
 }
 
 mod disk;
+mod metadata;
 use disk::restore_disks;
+use metadata::Losses;
+pub use metadata::{MetadataLoss, flags, read_flags};

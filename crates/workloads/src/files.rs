@@ -129,6 +129,12 @@ impl Workload for Files {
         for e in &rep.errors {
             (job.events)(Event::warning(codes::RESTORE_ENTRY_FAILED, e.clone()));
         }
+        for m in &rep.metadata_lost {
+            (job.events)(Event::warning(
+                codes::METADATA_NOT_RESTORED,
+                format!("{}: {} not set: {}", m.path, m.what, m.error),
+            ));
+        }
         Ok(Restored {
             files: rep.files,
             bytes: rep.bytes,

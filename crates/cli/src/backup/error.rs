@@ -27,6 +27,9 @@ pub mod exit {
     pub const TIMEOUT: u8 = 9;
     /// The server's TLS certificate is not trusted (`--ca-file`).
     pub const TLS_UNTRUSTED: u8 = 10;
+    /// A waited-for restore job wrote every entry, but its only warnings
+    /// are recorded metadata it could not set (`METADATA_NOT_RESTORED`).
+    pub const METADATA_LOST: u8 = 11;
 }
 
 /// An error of the `backup` commands. Every variant has a stable code

@@ -160,10 +160,19 @@ pub fn conclude(ctx: &Ctx, job: JobDto) -> Result<u8> {
     match job.status.as_str() {
         "Completed" => Ok(exit::OK),
         "CompletedWithWarnings" => {
-            for w in details(&job.warnings) {
+            let warnings = details(&job.warnings);
+            for w in &warnings {
                 ctx.warn(&format!("job {id}: ({}) {}", w.0, w.1));
             }
-            Ok(exit::WARNINGS)
+            let only_metadata = !warnings.is_empty()
+                && warnings
+                    .iter()
+                    .all(|w| w.0 == lifeboat_codes::METADATA_NOT_RESTORED.as_str());
+            Ok(if only_metadata {
+                exit::METADATA_LOST
+            } else {
+                exit::WARNINGS
+            })
         }
         status => {
             let (code, message) = details(&job.errors).into_iter().next().unwrap_or_else(|| {

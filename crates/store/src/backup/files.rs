@@ -43,16 +43,82 @@ pub(crate) fn entry_from_meta(path: String, kind: EntryType, m: &Metadata) -> En
     }
 }
 
-fn read_xattrs(path: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if let Ok(names) = xattr::list(path) {
-        for n in names {
-            if let Ok(Some(v)) = xattr::get(path, &n) {
-                out.insert(n.to_string_lossy().into_owned(), hex::encode(v));
+/// Every extended attribute of `path` (not following a symlink), values in
+/// hex, and a warning for each one that cannot be read or recorded.
+fn read_xattrs(path: &Path) -> (BTreeMap<String, String>, Vec<String>) {
+    let (mut out, mut warnings) = (BTreeMap::new(), Vec::new());
+    let names = match xattr::list(path) {
+        Ok(names) => names,
+        // Not supported here: nothing to record.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return (out, warnings),
+        Err(e) => {
+            warnings.push(format!("{}: extended attributes: {e}", path.display()));
+            return (out, warnings);
+        }
+    };
+    for n in names {
+        let Some(name) = n.to_str() else {
+            warnings.push(format!(
+                "{}: an extended attribute name is not UTF-8 ({:?}); not recorded",
+                path.display(),
+                n
+            ));
+            continue;
+        };
+        match xattr::get(path, &n) {
+            Ok(Some(v)) => {
+                out.insert(name.to_string(), hex::encode(v));
             }
+            // Gone since the listing.
+            Ok(None) => {}
+            Err(e) => warnings.push(format!(
+                "{}: extended attribute {name}: {e}",
+                path.display()
+            )),
         }
     }
-    out
+    (out, warnings)
+}
+
+/// The inode flags of a file or folder worth recording
+/// (`restore::flags::KEPT`). `statx` shows the three that matter most
+/// without opening the object; only when one is set are all read.
+fn read_inode_flags(path: &Path, is_dir: bool) -> std::io::Result<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: zeroed statx is a valid out-parameter.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: valid path and out-pointer.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            0,
+            &mut stx,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let shown =
+        (libc::STATX_ATTR_IMMUTABLE | libc::STATX_ATTR_APPEND | libc::STATX_ATTR_NODUMP) as u64;
+    if stx.stx_attributes & stx.stx_attributes_mask & shown == 0 {
+        return Ok(0);
+    }
+    let mut flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if is_dir {
+        flags |= libc::O_DIRECTORY;
+    }
+    // SAFETY: valid path.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor we now own.
+    let f = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    crate::restore::read_flags(std::os::fd::AsRawFd::as_raw_fd(&f))
 }
 
 /// Everything a running file backup carries around.
@@ -96,6 +162,22 @@ impl Run<'_, '_> {
         self.w.add_entry(e)
     }
 
+    /// Records the extended attributes of `fs_path` (and, for files and
+    /// folders, its inode flags) in `e`, warning about what cannot be read.
+    fn add_attributes(&mut self, fs_path: &Path, e: &mut Entry) {
+        let (xattrs, warnings) = read_xattrs(fs_path);
+        e.xattrs = xattrs;
+        for w in warnings {
+            self.warn(w);
+        }
+        if matches!(e.kind, EntryType::File | EntryType::Dir) {
+            match read_inode_flags(fs_path, e.kind == EntryType::Dir) {
+                Ok(f) => e.flags = f,
+                Err(err) => self.warn(format!("{}: inode flags: {err}", fs_path.display())),
+            }
+        }
+    }
+
     fn visit(&mut self, fs_path: &Path, rel: String) -> Result<()> {
         let meta = match std::fs::symlink_metadata(fs_path) {
             Ok(m) => m,
@@ -108,7 +190,7 @@ impl Run<'_, '_> {
         use std::os::unix::fs::FileTypeExt;
         if ft.is_dir() {
             let mut e = entry_from_meta(rel.clone(), EntryType::Dir, &meta);
-            e.xattrs = read_xattrs(fs_path);
+            self.add_attributes(fs_path, &mut e);
             self.emit(&e)?;
             self.w.summary_mut().dirs += 1;
             let mut names: Vec<std::ffi::OsString> = match std::fs::read_dir(fs_path) {
@@ -138,12 +220,22 @@ impl Run<'_, '_> {
         if ft.is_symlink() {
             let mut e = entry_from_meta(rel, EntryType::Symlink, &meta);
             match std::fs::read_link(fs_path) {
-                Ok(t) => e.target = Some(t.to_string_lossy().into_owned()),
+                Ok(t) => match t.into_os_string().into_string() {
+                    Ok(t) => e.target = Some(t),
+                    Err(t) => {
+                        self.warn(format!(
+                            "{}: symlink target {t:?} is not UTF-8; skipped",
+                            fs_path.display()
+                        ));
+                        return Ok(());
+                    }
+                },
                 Err(err) => {
                     self.warn(format!("{}: {err}; skipped", fs_path.display()));
                     return Ok(());
                 }
             }
+            self.add_attributes(fs_path, &mut e);
             return self.emit(&e);
         }
         if !ft.is_file() {
@@ -158,6 +250,7 @@ impl Run<'_, '_> {
             };
             let mut e = entry_from_meta(rel, kind, &meta);
             e.rdev = Some(meta.rdev());
+            self.add_attributes(fs_path, &mut e);
             return self.emit(&e);
         }
         // Regular file.
@@ -171,7 +264,7 @@ impl Run<'_, '_> {
             self.hardlinks.insert(key, rel.clone());
         }
         let mut e = entry_from_meta(rel.clone(), EntryType::File, &meta);
-        e.xattrs = read_xattrs(fs_path);
+        self.add_attributes(fs_path, &mut e);
         self.w.summary_mut().files += 1;
         self.w.summary_mut().bytes += meta.size();
         let parent = self.parent_entry(&rel);

@@ -1,0 +1,216 @@
+//! Putting an entry's metadata back, in the order the kernel requires, and
+//! saying what could not be put back.
+//!
+//! The order matters: `chown` clears `security.capability` and the
+//! setuid/setgid bits, so the owner comes first, then the extended
+//! attributes (POSIX ACLs and capabilities among them), then the mode, then
+//! the times. Inode flags come last of all, after every entry of the point
+//! exists: an immutable file cannot be linked to, and an immutable folder
+//! cannot be filled ([`apply_flags`]).
+//!
+//! Nothing here fails a restore: the data is already written. Each part
+//! that could not be set becomes a [`MetadataLoss`] in the report, so a
+//! restore never claims a machine came back exactly when it did not.
+
+use std::ffi::CStr;
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+
+use super::{Target, atime_of, cstr, timespec};
+use crate::manifest::{Entry, EntryType};
+
+/// A part of an entry's recorded metadata that a restore could not set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MetadataLoss {
+    /// The entry's path in the point.
+    pub path: String,
+    /// What was not set: `owner`, `mode`, `times`, `flags`, `xattr NAME`,
+    /// or `node` (a device node that needs root to be made).
+    pub what: String,
+    /// Why, as the kernel said it.
+    pub error: String,
+}
+
+/// The losses of one entry, gathered as its parts are set.
+pub(super) struct Losses<'e> {
+    entry: &'e Entry,
+    pub(super) found: Vec<MetadataLoss>,
+}
+
+impl<'e> Losses<'e> {
+    pub(super) fn of(entry: &'e Entry) -> Self {
+        Self {
+            entry,
+            found: Vec::new(),
+        }
+    }
+
+    pub(super) fn note(&mut self, what: impl Into<String>, error: impl std::fmt::Display) {
+        self.found.push(MetadataLoss {
+            path: self.entry.path.clone(),
+            what: what.into(),
+            error: error.to_string(),
+        });
+    }
+
+    /// Notes the last OS error under `what` when `rc` is not 0.
+    fn check(&mut self, rc: libc::c_int, what: &str) {
+        if rc != 0 {
+            self.note(what, std::io::Error::last_os_error());
+        }
+    }
+}
+
+/// Owner, xattrs, mode and times of a file or folder restored through `f`.
+pub(super) fn apply_to_open(t: &Target, f: &File, e: &Entry, lost: &mut Losses<'_>) {
+    let fd = f.as_raw_fd();
+    if t.privileged {
+        // SAFETY: valid descriptor.
+        lost.check(unsafe { libc::fchown(fd, e.uid, e.gid) }, "owner");
+    }
+    for (name, value) in decoded_xattrs(e, lost) {
+        if let Err(err) = xattr::FileExt::set_xattr(f, &name, &value) {
+            lost.note(format!("xattr {name}"), err);
+        }
+    }
+    // SAFETY: valid descriptor.
+    lost.check(unsafe { libc::fchmod(fd, e.mode & 0o7777) }, "mode");
+    let ts = [timespec(atime_of(e)), timespec(e.mtime)];
+    // SAFETY: valid descriptor and two timespecs.
+    lost.check(unsafe { libc::futimens(fd, ts.as_ptr()) }, "times");
+}
+
+/// Owner, xattrs, mode and times of a symlink, fifo, socket or device node
+/// `name` in folder `dir`, none of which can be opened to be changed.
+/// Nothing here follows a symlink.
+pub(super) fn apply_at(t: &Target, dir: RawFd, name: &CStr, e: &Entry, lost: &mut Losses<'_>) {
+    if t.privileged {
+        // SAFETY: valid descriptor and name.
+        let rc =
+            unsafe { libc::fchownat(dir, name.as_ptr(), e.uid, e.gid, libc::AT_SYMLINK_NOFOLLOW) };
+        lost.check(rc, "owner");
+    }
+    let xattrs = decoded_xattrs(e, lost);
+    if !xattrs.is_empty() {
+        // The folder's descriptor as a path: the kernel resolves it to the
+        // folder itself, and `lsetxattr` does not follow the last name.
+        let path = format!(
+            "/proc/self/fd/{dir}/{}",
+            String::from_utf8_lossy(name.to_bytes())
+        );
+        for (k, v) in xattrs {
+            if let Err(err) = xattr::set(&path, &k, &v) {
+                lost.note(format!("xattr {k}"), err);
+            }
+        }
+    }
+    if e.kind != EntryType::Symlink {
+        // A symlink's own mode means nothing on Linux; for the others
+        // mknod's mode was cut by the umask. glibc sets it without
+        // following a symlink (through an O_PATH descriptor).
+        // SAFETY: valid descriptor and name.
+        let rc = unsafe {
+            libc::fchmodat(
+                dir,
+                name.as_ptr(),
+                e.mode & 0o7777,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        lost.check(rc, "mode");
+    }
+    let ts = [timespec(atime_of(e)), timespec(e.mtime)];
+    // SAFETY: valid descriptor, name and two timespecs.
+    let rc = unsafe { libc::utimensat(dir, name.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    lost.check(rc, "times");
+}
+
+/// The entry's xattrs as (name, bytes); a value that is not hex is a loss.
+fn decoded_xattrs(e: &Entry, lost: &mut Losses<'_>) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::with_capacity(e.xattrs.len());
+    for (k, v) in &e.xattrs {
+        match hex::decode(v) {
+            Ok(bytes) => out.push((k.clone(), bytes)),
+            Err(err) => lost.note(format!("xattr {k}"), format!("value is not hex: {err}")),
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------ inode flags
+
+/// Inode flags (`FS_*_FL` of linux/fs.h) a backup records and a restore
+/// sets again.
+pub mod flags {
+    pub const SYNC: u32 = 0x0000_0008;
+    pub const IMMUTABLE: u32 = 0x0000_0010;
+    pub const APPEND: u32 = 0x0000_0020;
+    pub const NODUMP: u32 = 0x0000_0040;
+    pub const NOATIME: u32 = 0x0000_0080;
+    pub const DIRSYNC: u32 = 0x0001_0000;
+    /// Every flag above.
+    pub const KEPT: u32 = SYNC | IMMUTABLE | APPEND | NODUMP | NOATIME | DIRSYNC;
+}
+
+/// The inode flags of an open file or folder, kept to [`flags::KEPT`].
+pub fn read_flags(fd: RawFd) -> std::io::Result<u32> {
+    let mut v: libc::c_int = 0;
+    // SAFETY: valid descriptor; the kernel writes an int-sized value.
+    if unsafe { libc::ioctl(fd, libc::FS_IOC_GETFLAGS, &mut v) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(v as u32 & flags::KEPT)
+}
+
+/// Sets the recorded inode flags of every entry in `with_flags`, children
+/// before their folders (a folder made immutable first could not take its
+/// children's flags). Flags outside [`flags::KEPT`] are left as they are.
+pub(super) fn apply_flags(t: &Target, mut with_flags: Vec<&Entry>) -> Vec<MetadataLoss> {
+    with_flags.sort_by(|a, b| crate::backup::cmp_paths(&b.path, &a.path));
+    let mut found = Vec::new();
+    for e in with_flags {
+        let mut lost = Losses::of(e);
+        if let Err(err) = set_flags(t, e) {
+            lost.note("flags", err);
+        }
+        found.append(&mut lost.found);
+    }
+    found
+}
+
+fn set_flags(t: &Target, e: &Entry) -> crate::error::Result<()> {
+    let (dir, name) = t.parent_of(&e.path)?;
+    let c = cstr(name)?;
+    let mut open = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if e.kind == EntryType::Dir {
+        open |= libc::O_DIRECTORY;
+    }
+    // SAFETY: valid descriptor and name.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), open) };
+    if fd < 0 {
+        return Err(super::last_os_error(&format!("opening {}", e.path)));
+    }
+    // SAFETY: a fresh descriptor we now own.
+    let f = unsafe { File::from_raw_fd(fd) };
+    let mut cur: libc::c_int = 0;
+    // SAFETY: valid descriptor and an int-sized out value.
+    if unsafe { libc::ioctl(f.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut cur) } != 0 {
+        return Err(super::last_os_error(&format!(
+            "reading flags of {}",
+            e.path
+        )));
+    }
+    let want = (cur as u32 & !flags::KEPT) | (e.flags & flags::KEPT);
+    if want == cur as u32 {
+        return Ok(());
+    }
+    let v = want as libc::c_int;
+    // SAFETY: valid descriptor and an int-sized value.
+    if unsafe { libc::ioctl(f.as_raw_fd(), libc::FS_IOC_SETFLAGS, &v) } != 0 {
+        return Err(super::last_os_error(&format!(
+            "setting flags of {}",
+            e.path
+        )));
+    }
+    Ok(())
+}
