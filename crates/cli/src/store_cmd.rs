@@ -13,6 +13,7 @@ use lifeboat_store::config::VaultConfig;
 use lifeboat_store::gc::{execute_forget, plan_forget};
 use lifeboat_store::keyfile::KdfParams;
 use lifeboat_store::manifest::{ChunkRef, Entry, EntryType, Point};
+use lifeboat_store::names::display;
 use lifeboat_store::restore::{RestoreOptions, entries, restore};
 use lifeboat_store::retention::{KeepPolicy, parse_duration};
 use lifeboat_store::upload::Progress;
@@ -281,7 +282,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                 } else if long {
                     println!("{}", long_line(&e));
                 } else {
-                    println!("/{}", e.path);
+                    println!("/{}", display(&e.path));
                 }
             }
             if !found {
@@ -337,7 +338,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                     eprintln!(
                         "warning: ({}) {}: {} not set: {}",
                         lifeboat_codes::METADATA_NOT_RESTORED,
-                        m.path,
+                        display(&m.path),
                         m.what,
                         m.error
                     );
@@ -366,7 +367,7 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
                 if out == Output::Json {
                     items.push(d);
                 } else {
-                    println!("{} /{}", d.change.symbol(), d.path);
+                    println!("{} /{}", d.change.symbol(), display(&d.path));
                 }
             })?;
             if out == Output::Json {
@@ -578,13 +579,13 @@ fn long_line(e: &Entry) -> String {
         e.uid,
         e.gid,
         e.size,
-        e.path
+        display(&e.path)
     );
     if let Some(target) = &e.target {
-        s.push_str(&format!(" -> {target}"));
+        s.push_str(&format!(" -> {}", display(target)));
     }
     if let Some(l) = &e.link {
-        s.push_str(&format!(" => /{l}"));
+        s.push_str(&format!(" => /{}", display(l)));
     }
     if holes > 0 {
         s.push_str(&format!(" ({} sparse)", human_bytes(holes)));

@@ -2,7 +2,8 @@
 //! attribute a backup records — files with holes, setuid/setgid/sticky
 //! modes, owners, user xattrs, POSIX ACLs, a file capability, inode flags,
 //! symlinks, a fifo, a socket, device nodes, hard links across folders,
-//! nanosecond times on files and folders — and a real operating-system
+//! names and a symlink target that are not UTF-8, nanosecond times on
+//! files and folders — and a real operating-system
 //! tree, restored by `lifeboat store restore` and by a restore job
 //! (`lifeboat backup restore files`), then compared with the source in
 //! everything: type, mode, owner, size, content, times, device numbers,
@@ -244,6 +245,13 @@ fn make_tree(src: &Path, privileged: bool) -> Vec<PathBuf> {
     mknod(&p("a/fifo"), libc::S_IFIFO, 0o640, 0, 0);
     drop(std::os::unix::net::UnixListener::bind(p("a/sock")).expect("bind a socket"));
     chmod(&p("a/sock"), 0o750);
+    // Names and a symlink target that are not UTF-8.
+    let odd = |b: &[u8]| src.join(std::ffi::OsStr::from_bytes(b));
+    std::fs::write(odd(b"a/caf\xe9"), "a Latin-1 name").unwrap();
+    std::fs::create_dir(odd(b"\xff\xfe dir")).unwrap();
+    std::fs::write(odd(b"\xff\xfe dir/inside \xc3"), "a cut sequence").unwrap();
+    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(b"target \xe9"), p("a/odd_link"))
+        .unwrap();
     std::fs::write(p("a/nodump"), "not for dump").unwrap();
     let mut flagged = vec![(p("a/nodump"), FL_NODUMP)];
     if privileged {
@@ -280,6 +288,15 @@ fn make_tree(src: &Path, privileged: bool) -> Vec<PathBuf> {
     flagged.into_iter().map(|(p, _)| p).collect()
 }
 
+/// A name as a key that keeps every byte: itself when UTF-8, else quoted
+/// with `\xHH` for the bytes that are not.
+fn key(n: &std::ffi::OsStr) -> String {
+    match n.to_str() {
+        Some(s) => s.to_string(),
+        None => format!("{n:?}"),
+    }
+}
+
 /// `(relative path, full path)` of `root` and everything below it.
 fn walk(root: &Path) -> Vec<(String, PathBuf)> {
     let mut out = vec![(String::new(), root.to_path_buf())];
@@ -297,7 +314,7 @@ fn walk(root: &Path) -> Vec<(String, PathBuf)> {
             .collect();
         names.sort();
         for n in names {
-            let name = n.to_str().expect("test names are UTF-8");
+            let name = key(&n);
             let r = if rel.is_empty() {
                 name.to_string()
             } else {
@@ -340,7 +357,7 @@ fn snapshot(root: &Path, blocks: &mut HashMap<String, u64>) -> BTreeMap<String, 
         let mut xattrs = BTreeMap::new();
         for n in xattr::list(&path).expect("listxattr") {
             let v = xattr::get(&path, &n).expect("getxattr").unwrap_or_default();
-            xattrs.insert(n.to_string_lossy().into_owned(), v);
+            xattrs.insert(key(&n), v);
         }
         let link_group = (ft.is_file() && m.nlink() > 1).then(|| {
             first_of
@@ -361,12 +378,9 @@ fn snapshot(root: &Path, blocks: &mut HashMap<String, u64>) -> BTreeMap<String, 
             size: if ft.is_file() { m.size() } else { 0 },
             mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
             rdev: m.rdev(),
-            target: ft.is_symlink().then(|| {
-                std::fs::read_link(&path)
-                    .expect("readlink")
-                    .to_string_lossy()
-                    .into_owned()
-            }),
+            target: ft
+                .is_symlink()
+                .then(|| key(std::fs::read_link(&path).expect("readlink").as_os_str())),
             content,
             xattrs,
             flags: if ft.is_file() || ft.is_dir() {

@@ -46,6 +46,7 @@ pub mod index;
 pub mod keyfile;
 pub mod lease;
 pub mod manifest;
+pub mod names;
 pub mod pack;
 pub mod prefetch;
 pub mod restore;

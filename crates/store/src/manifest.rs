@@ -359,7 +359,7 @@ fn is_zero_u32(x: &u32) -> bool {
 pub fn check_safe_path(p: &str) -> Result<()> {
     if p.is_empty()
         || p.starts_with('/')
-        || p.contains('\0')
+        || crate::names::decode(p).is_none()
         || p.split('/').any(|c| c.is_empty() || c == "." || c == "..")
     {
         return Err(Error::UnsafePath(p.to_string()));

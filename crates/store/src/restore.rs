@@ -53,8 +53,11 @@ pub struct RestoreReport {
     pub metadata_lost: Vec<MetadataLoss>,
 }
 
+/// A name or path of the manifest as the bytes the kernel takes
+/// (docs/format.md §8: escapes of bytes that are not UTF-8 undone).
 fn cstr(s: &str) -> Result<CString> {
-    CString::new(s).map_err(|_| Error::UnsafePath(s.into()))
+    let bytes = crate::names::decode(s).ok_or_else(|| Error::UnsafePath(s.into()))?;
+    CString::new(bytes.into_owned()).map_err(|_| Error::UnsafePath(s.into()))
 }
 
 fn last_os_error(ctx: &str) -> Error {

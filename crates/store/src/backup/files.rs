@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,14 +58,7 @@ fn read_xattrs(path: &Path) -> (BTreeMap<String, String>, Vec<String>) {
         }
     };
     for n in names {
-        let Some(name) = n.to_str() else {
-            warnings.push(format!(
-                "{}: an extended attribute name is not UTF-8 ({:?}); not recorded",
-                path.display(),
-                n
-            ));
-            continue;
-        };
+        let name = crate::names::encode(n.as_bytes());
         match xattr::get(path, &n) {
             Ok(Some(v)) => {
                 out.insert(name.to_string(), hex::encode(v));
@@ -84,7 +78,6 @@ fn read_xattrs(path: &Path) -> (BTreeMap<String, String>, Vec<String>) {
 /// (`restore::flags::KEPT`). `statx` shows the three that matter most
 /// without opening the object; only when one is set are all read.
 fn read_inode_flags(path: &Path, is_dir: bool) -> std::io::Result<u32> {
-    use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: zeroed statx is a valid out-parameter.
@@ -193,7 +186,7 @@ impl Run<'_, '_> {
             self.add_attributes(fs_path, &mut e);
             self.emit(&e)?;
             self.w.summary_mut().dirs += 1;
-            let mut names: Vec<std::ffi::OsString> = match std::fs::read_dir(fs_path) {
+            let names: Vec<std::ffi::OsString> = match std::fs::read_dir(fs_path) {
                 Ok(rd) => rd.filter_map(|d| d.ok().map(|d| d.file_name())).collect(),
                 Err(err) => {
                     self.warn(format!(
@@ -203,33 +196,24 @@ impl Run<'_, '_> {
                     return Ok(());
                 }
             };
-            use std::os::unix::ffi::OsStrExt;
-            names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-            for n in names {
-                let Some(s) = n.to_str() else {
-                    self.warn(format!(
-                        "{}: name is not UTF-8; skipped",
-                        fs_path.join(&n).display()
-                    ));
-                    continue;
-                };
-                self.visit(&fs_path.join(&n), format!("{rel}/{s}"))?;
+            // Sorted by the written names: the order the manifest keeps
+            // (docs/format.md §8).
+            let mut names: Vec<(String, std::ffi::OsString)> = names
+                .into_iter()
+                .map(|n| (crate::names::encode(n.as_bytes()).into_owned(), n))
+                .collect();
+            names.sort_by(|a, b| a.0.cmp(&b.0));
+            for (written, n) in names {
+                self.visit(&fs_path.join(&n), format!("{rel}/{written}"))?;
             }
             return Ok(());
         }
         if ft.is_symlink() {
             let mut e = entry_from_meta(rel, EntryType::Symlink, &meta);
             match std::fs::read_link(fs_path) {
-                Ok(t) => match t.into_os_string().into_string() {
-                    Ok(t) => e.target = Some(t),
-                    Err(t) => {
-                        self.warn(format!(
-                            "{}: symlink target {t:?} is not UTF-8; skipped",
-                            fs_path.display()
-                        ));
-                        return Ok(());
-                    }
-                },
+                Ok(t) => {
+                    e.target = Some(crate::names::encode(t.as_os_str().as_bytes()).into_owned())
+                }
                 Err(err) => {
                     self.warn(format!("{}: {err}; skipped", fs_path.display()));
                     return Ok(());

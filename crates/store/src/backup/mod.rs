@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::PointId;
 use crate::manifest::Workload;
 use crate::vault::Vault;
@@ -39,9 +39,8 @@ pub fn cmp_paths(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Manifest path of a source: its absolute path without the leading `/`.
 pub(crate) fn rel_of(abs: &Path) -> Result<String> {
-    let s = abs
-        .to_str()
-        .ok_or_else(|| Error::InvalidArgument(format!("{} is not UTF-8", abs.display())))?;
+    use std::os::unix::ffi::OsStrExt;
+    let s = crate::names::encode(abs.as_os_str().as_bytes());
     Ok(s.trim_start_matches('/').trim_end_matches('/').to_string())
 }
 

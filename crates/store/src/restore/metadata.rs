@@ -12,9 +12,10 @@
 //! that could not be set becomes a [`MetadataLoss`] in the report, so a
 //! restore never claims a machine came back exactly when it did not.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, OsStr, OsString};
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use super::{Target, atime_of, cstr, timespec};
 use crate::manifest::{Entry, EntryType};
@@ -68,8 +69,8 @@ pub(super) fn apply_to_open(t: &Target, f: &File, e: &Entry, lost: &mut Losses<'
         // SAFETY: valid descriptor.
         lost.check(unsafe { libc::fchown(fd, e.uid, e.gid) }, "owner");
     }
-    for (name, value) in decoded_xattrs(e, lost) {
-        if let Err(err) = xattr::FileExt::set_xattr(f, &name, &value) {
+    for (name, raw, value) in decoded_xattrs(e, lost) {
+        if let Err(err) = xattr::FileExt::set_xattr(f, &raw, &value) {
             lost.note(format!("xattr {name}"), err);
         }
     }
@@ -94,12 +95,11 @@ pub(super) fn apply_at(t: &Target, dir: RawFd, name: &CStr, e: &Entry, lost: &mu
     if !xattrs.is_empty() {
         // The folder's descriptor as a path: the kernel resolves it to the
         // folder itself, and `lsetxattr` does not follow the last name.
-        let path = format!(
-            "/proc/self/fd/{dir}/{}",
-            String::from_utf8_lossy(name.to_bytes())
-        );
-        for (k, v) in xattrs {
-            if let Err(err) = xattr::set(&path, &k, &v) {
+        let path = std::path::Path::new("/proc/self/fd")
+            .join(dir.to_string())
+            .join(OsStr::from_bytes(name.to_bytes()));
+        for (k, raw, v) in xattrs {
+            if let Err(err) = xattr::set(&path, &raw, &v) {
                 lost.note(format!("xattr {k}"), err);
             }
         }
@@ -125,12 +125,17 @@ pub(super) fn apply_at(t: &Target, dir: RawFd, name: &CStr, e: &Entry, lost: &mu
     lost.check(rc, "times");
 }
 
-/// The entry's xattrs as (name, bytes); a value that is not hex is a loss.
-fn decoded_xattrs(e: &Entry, lost: &mut Losses<'_>) -> Vec<(String, Vec<u8>)> {
+/// The entry's xattrs as (written name, name, value); a name with a bad
+/// escape or a value that is not hex is a loss.
+fn decoded_xattrs(e: &Entry, lost: &mut Losses<'_>) -> Vec<(String, OsString, Vec<u8>)> {
     let mut out = Vec::with_capacity(e.xattrs.len());
     for (k, v) in &e.xattrs {
+        let Some(raw) = crate::names::decode(k) else {
+            lost.note(format!("xattr {k}"), "the name's escapes are malformed");
+            continue;
+        };
         match hex::decode(v) {
-            Ok(bytes) => out.push((k.clone(), bytes)),
+            Ok(bytes) => out.push((k.clone(), OsString::from_vec(raw.into_owned()), bytes)),
             Err(err) => lost.note(format!("xattr {k}"), format!("value is not hex: {err}")),
         }
     }
