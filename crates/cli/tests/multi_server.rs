@@ -226,22 +226,7 @@ fn a_backup_on_a_killed_server_is_taken_over_by_the_other() {
     let small = dir.path().join("small");
     make_tree(&small, 8, 2, 64 * 1024);
     for (src, name) in [(&big, "big"), (&small, "small")] {
-        cli.backup(
-            &a,
-            &[
-                "protection",
-                "enable",
-                "--vault",
-                "prod",
-                "--policy",
-                "DefaultPolicy",
-                "--path",
-                s(src),
-                "--name",
-                name,
-            ],
-        )
-        .ok();
+        cli.protect_path(&a, src, name);
     }
 
     let job = cli

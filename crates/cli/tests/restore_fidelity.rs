@@ -133,22 +133,41 @@ fn change_flags(p: &Path, add: i32, remove: i32) {
         .unwrap_or_else(|e| panic!("changing inode flags of {}: {e}", p.display()));
 }
 
-/// A POSIX ACL as the kernel stores it in `system.posix_acl_*`.
-fn acl(entries: &[(u16, u16, u32)]) -> Vec<u8> {
+/// A POSIX ACL written short (`u::rw-,u:1000:r--,g::r--,m::r--,o::---`)
+/// as the kernel stores it in `system.posix_acl_*`: version 2, then per
+/// entry a tag, the permission bits and an id.
+fn acl(text: &str) -> Vec<u8> {
     let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in entries {
+    for entry in text.split(',') {
+        let parts: Vec<&str> = entry.split(':').collect();
+        let [kind, id, perms] = parts[..] else {
+            panic!("ACL entry {entry:?}")
+        };
+        let tag: u16 = match (kind, id.is_empty()) {
+            ("u", true) => 0x01,
+            ("u", false) => 0x02,
+            ("g", true) => 0x04,
+            ("g", false) => 0x08,
+            ("m", _) => 0x10,
+            ("o", _) => 0x20,
+            _ => panic!("ACL entry {entry:?}"),
+        };
+        let perm: u16 = perms
+            .chars()
+            .zip([4, 2, 1])
+            .map(|(c, bit)| if c == '-' { 0 } else { bit })
+            .sum();
+        let id: u32 = if id.is_empty() {
+            u32::MAX
+        } else {
+            id.parse().expect("an id")
+        };
         v.extend(tag.to_le_bytes());
         v.extend(perm.to_le_bytes());
         v.extend(id.to_le_bytes());
     }
     v
 }
-const ACL_USER_OBJ: u16 = 0x01;
-const ACL_USER: u16 = 0x02;
-const ACL_GROUP_OBJ: u16 = 0x04;
-const ACL_MASK: u16 = 0x10;
-const ACL_OTHER: u16 = 0x20;
-const NO_ID: u32 = u32::MAX;
 
 /// `cap_net_raw+ep` as `security.capability` (revision 2).
 fn net_raw_capability() -> Vec<u8> {
@@ -221,21 +240,9 @@ fn make_tree(src: &Path, privileged: bool) -> Vec<PathBuf> {
     xattr::set(p("a/xattr"), "user.binary", &[0, 255, 1, 2]).unwrap();
     xattr::set(p("b"), "user.folder", b"on a folder").unwrap();
     std::fs::write(p("a/acl"), "acl").unwrap();
-    let access = acl(&[
-        (ACL_USER_OBJ, 6, NO_ID),
-        (ACL_USER, 4, 1000),
-        (ACL_GROUP_OBJ, 4, NO_ID),
-        (ACL_MASK, 4, NO_ID),
-        (ACL_OTHER, 0, NO_ID),
-    ]);
+    let access = acl("u::rw-,u:1000:r--,g::r--,m::r--,o::---");
     xattr::set(p("a/acl"), "system.posix_acl_access", &access).unwrap();
-    let default = acl(&[
-        (ACL_USER_OBJ, 7, NO_ID),
-        (ACL_USER, 7, 1000),
-        (ACL_GROUP_OBJ, 5, NO_ID),
-        (ACL_MASK, 7, NO_ID),
-        (ACL_OTHER, 5, NO_ID),
-    ]);
+    let default = acl("u::rwx,u:1000:rwx,g::r-x,m::rwx,o::r-x");
     xattr::set(p("acl_dir"), "system.posix_acl_default", &default).unwrap();
     std::fs::write(p("acl_dir/inherited"), "inherits the default ACL").unwrap();
     // Symlinks, a fifo and a socket.
@@ -634,41 +641,17 @@ fn a_restore_job_brings_every_entry_and_attribute_back() {
         &dir.path().join("server.log"),
     ));
     let cli = Cli::new(&dir.path().join("home"));
-    cli.backup(&srv, &["vault", "create", "--name", "prod"])
-        .ok();
-    cli.backup(
-        &srv,
-        &[
-            "protection",
-            "enable",
-            "--vault",
-            "prod",
-            "--policy",
-            "DefaultPolicy",
-            "--path",
-            s(&src),
-            "--name",
-            "tree",
-        ],
-    )
-    .ok();
-    let on_tree = |cmd: &[&'static str], extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = cmd.iter().map(|c| c.to_string()).collect();
-        v.extend(["--vault", "prod", "--item", "tree"].map(String::from));
-        v.extend(extra.iter().map(|e| e.to_string()));
-        v
-    };
-    let args = on_tree(&["protection", "backup-now"], &["--wait"]);
-    cli.backup(&srv, &args.iter().map(String::as_str).collect::<Vec<_>>())
-        .ok();
     let target = dir.path().join("restore");
-    let args = on_tree(
-        &["restore", "files"],
-        &["--point", "latest", "--target-path", s(&target), "--wait"],
-    );
-    let run = cli.backup(&srv, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    let run = run.ok();
-    let job = run.json();
+    let run = |line: String| cli.backup(&srv, &line.split(' ').collect::<Vec<_>>());
+    run("vault create --name prod".into()).ok();
+    cli.protect_path(&srv, &src, "tree");
+    run("protection backup-now --vault prod --item tree --wait".into()).ok();
+    let job = run(format!(
+        "restore files --vault prod --item tree --point latest --target-path {} --wait",
+        s(&target)
+    ))
+    .ok()
+    .json();
     assert_eq!(job["status"], "Completed", "{job}");
     let here = restored_root(&target, &src);
     let _unlock_restored = unlock_all(&here);

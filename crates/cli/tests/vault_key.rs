@@ -28,22 +28,7 @@ fn a_lost_catalog_leaves_every_backup_reachable_with_the_key() {
     let cli = Cli::new(&dir.path().join("client"));
     cli.backup(&srv, &["vault", "create", "--name", "prod"])
         .ok();
-    cli.backup(
-        &srv,
-        &[
-            "protection",
-            "enable",
-            "--vault",
-            "prod",
-            "--policy",
-            "DefaultPolicy",
-            "--path",
-            s(&src),
-            "--name",
-            "files",
-        ],
-    )
-    .ok();
+    cli.protect_path(&srv, &src, "files");
     let job = cli
         .backup(
             &srv,

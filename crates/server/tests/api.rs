@@ -38,15 +38,7 @@ both!(auth_is_required, |db| {
         Some("Bearer")
     );
     // Writes need a token as well, and nothing is created without one.
-    let (st, _) = s
-        .call_as(
-            None,
-            Method::POST,
-            "/api/v1/vaults",
-            Some(json!({"name": "sneaky", "kind": "backup"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.create_vault_anonymously().await, StatusCode::UNAUTHORIZED);
     let (st, v) = s.call_as(None, Method::GET, "/metrics", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
     let (st, _) = s.get("/api/v1/vaults/sneaky").await;

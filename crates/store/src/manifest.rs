@@ -303,7 +303,7 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rdev: Option<u64>,
     /// Inode flags (`FS_IOC_GETFLAGS`), kept to those restore sets again
-    /// (`restore::flags::KEPT`); 0 for none.
+    /// (`restore::KEPT_FLAGS`); 0 for none.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub flags: u32,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

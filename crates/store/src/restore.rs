@@ -269,7 +269,7 @@ pub fn restore(
                 continue;
             }
             let path = e.path.clone();
-            if e.flags & metadata::flags::KEPT != 0 {
+            if e.flags & KEPT_FLAGS != 0 {
                 with_flags.push(e.clone());
             }
             let r = match e.kind {
@@ -534,4 +534,4 @@ mod disk;
 mod metadata;
 use disk::restore_disks;
 use metadata::Losses;
-pub use metadata::{MetadataLoss, flags, read_flags};
+pub use metadata::{KEPT_FLAGS, MetadataLoss, read_flags};

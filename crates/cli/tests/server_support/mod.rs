@@ -342,6 +342,21 @@ impl Cli {
     }
 
     /// `lifeboat backup ARGS` against the server at `url`.
+    /// `lifeboat backup protection enable` of folder `src` as item `name`
+    /// of vault `prod` under DefaultPolicy; requires success.
+    pub fn protect_path(&self, srv: &ServerProc, src: &Path, name: &str) -> Run {
+        let mut args = vec!["protection", "enable", "--vault", "prod"];
+        args.extend([
+            "--policy",
+            "DefaultPolicy",
+            "--path",
+            s(src),
+            "--name",
+            name,
+        ]);
+        self.backup(srv, &args).ok()
+    }
+
     pub fn backup_at(&self, url: &str, args: &[&str]) -> Run {
         let mut cmd = self.command(url, &prepend("backup", args));
         cmd.env("LIFEBOAT_TOKEN", TOKEN);

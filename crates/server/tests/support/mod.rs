@@ -128,6 +128,15 @@ impl TestServer {
         self.call_as(Some(&self.token), method, path, body).await
     }
 
+    /// Tries to create vault `sneaky` without a token: the status.
+    pub async fn create_vault_anonymously(&self) -> StatusCode {
+        let body = json!({"name": "sneaky", "kind": "backup"});
+        let (st, _) = self
+            .call_as(None, Method::POST, "/api/v1/vaults", Some(body))
+            .await;
+        st
+    }
+
     pub async fn call_as(
         &self,
         token: Option<&str>,

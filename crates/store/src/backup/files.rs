@@ -75,7 +75,7 @@ fn read_xattrs(path: &Path) -> (BTreeMap<String, String>, Vec<String>) {
 }
 
 /// The inode flags of a file or folder worth recording
-/// (`restore::flags::KEPT`). `statx` shows the three that matter most
+/// (`restore::KEPT_FLAGS`). `statx` shows the three that matter most
 /// without opening the object; only when one is set are all read.
 fn read_inode_flags(path: &Path, is_dir: bool) -> std::io::Result<u32> {
     let c = std::ffi::CString::new(path.as_os_str().as_bytes())

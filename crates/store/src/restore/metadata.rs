@@ -144,32 +144,24 @@ fn decoded_xattrs(e: &Entry, lost: &mut Losses<'_>) -> Vec<(String, OsString, Ve
 
 // ------------------------------------------------------------ inode flags
 
-/// Inode flags (`FS_*_FL` of linux/fs.h) a backup records and a restore
-/// sets again.
-pub mod flags {
-    pub const SYNC: u32 = 0x0000_0008;
-    pub const IMMUTABLE: u32 = 0x0000_0010;
-    pub const APPEND: u32 = 0x0000_0020;
-    pub const NODUMP: u32 = 0x0000_0040;
-    pub const NOATIME: u32 = 0x0000_0080;
-    pub const DIRSYNC: u32 = 0x0001_0000;
-    /// Every flag above.
-    pub const KEPT: u32 = SYNC | IMMUTABLE | APPEND | NODUMP | NOATIME | DIRSYNC;
-}
+/// The inode flags (`FS_*_FL` of linux/fs.h) a backup records and a
+/// restore sets again: synchronous `0x8`, immutable `0x10`, append-only
+/// `0x20`, no-dump `0x40`, no-atime `0x80`, directory-sync `0x10000`.
+pub const KEPT_FLAGS: u32 = 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x1_0000;
 
-/// The inode flags of an open file or folder, kept to [`flags::KEPT`].
+/// The inode flags of an open file or folder, kept to [`KEPT_FLAGS`].
 pub fn read_flags(fd: RawFd) -> std::io::Result<u32> {
     let mut v: libc::c_int = 0;
     // SAFETY: valid descriptor; the kernel writes an int-sized value.
     if unsafe { libc::ioctl(fd, libc::FS_IOC_GETFLAGS, &mut v) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(v as u32 & flags::KEPT)
+    Ok(v as u32 & KEPT_FLAGS)
 }
 
 /// Sets the recorded inode flags of every entry in `with_flags`, children
 /// before their folders (a folder made immutable first could not take its
-/// children's flags). Flags outside [`flags::KEPT`] are left as they are.
+/// children's flags). Flags outside [`KEPT_FLAGS`] are left as they are.
 pub(super) fn apply_flags(t: &Target, mut with_flags: Vec<&Entry>) -> Vec<MetadataLoss> {
     with_flags.sort_by(|a, b| crate::backup::cmp_paths(&b.path, &a.path));
     let mut found = Vec::new();
@@ -205,7 +197,7 @@ fn set_flags(t: &Target, e: &Entry) -> crate::error::Result<()> {
             e.path
         )));
     }
-    let want = (cur as u32 & !flags::KEPT) | (e.flags & flags::KEPT);
+    let want = (cur as u32 & !KEPT_FLAGS) | (e.flags & KEPT_FLAGS);
     if want == cur as u32 {
         return Ok(());
     }
