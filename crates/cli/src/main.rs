@@ -69,7 +69,7 @@ pub mod exit {
     pub const STORAGE_FULL: u8 = 7;
     /// A restore wrote every entry, but some recorded metadata could not
     /// be set (the same code as `lifeboat backup restore --wait`'s).
-    pub const METADATA_LOST: u8 = 11;
+    pub const METADATA_LOST: u8 = crate::backup::error::exit::METADATA_LOST;
 }
 
 /// An error that knows its exit code; the message is already printed or is printed by main.

@@ -86,19 +86,18 @@ fn mknod(p: &Path, kind: libc::mode_t, mode: u32, major: u32, minor: u32) {
     chmod(p, mode);
 }
 
-fn open_for_flags(p: &Path) -> std::fs::File {
+fn open_for_flags(p: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(p)
-        .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
 }
 
 /// The inode flags of a file or folder, kept to those a backup records.
 fn get_flags(p: &Path) -> u32 {
     use std::os::fd::AsRawFd;
-    let f = open_for_flags(p);
+    let f = open_for_flags(p).unwrap_or_else(|e| panic!("open {}: {e}", p.display()));
     let mut v: libc::c_int = 0;
     // SAFETY: valid descriptor and an int-sized out value.
     let rc = unsafe { libc::ioctl(f.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut v) };
@@ -109,11 +108,7 @@ fn get_flags(p: &Path) -> u32 {
 /// Adds and removes inode flags of a file or folder.
 fn try_change_flags(p: &Path, add: i32, remove: i32) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(p)?;
+    let f = open_for_flags(p)?;
     let mut v: libc::c_int = 0;
     // SAFETY: valid descriptor and int-sized values.
     unsafe {

@@ -534,4 +534,5 @@ mod disk;
 mod metadata;
 use disk::restore_disks;
 use metadata::Losses;
+pub(crate) use metadata::flags_open_mode;
 pub use metadata::{KEPT_FLAGS, MetadataLoss, read_flags};

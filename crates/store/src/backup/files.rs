@@ -100,12 +100,8 @@ fn read_inode_flags(path: &Path, is_dir: bool) -> std::io::Result<u32> {
     if stx.stx_attributes & stx.stx_attributes_mask & shown == 0 {
         return Ok(0);
     }
-    let mut flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    if is_dir {
-        flags |= libc::O_DIRECTORY;
-    }
     // SAFETY: valid path.
-    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    let fd = unsafe { libc::open(c.as_ptr(), crate::restore::flags_open_mode(is_dir)) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }

@@ -149,14 +149,30 @@ fn decoded_xattrs(e: &Entry, lost: &mut Losses<'_>) -> Vec<(String, OsString, Ve
 /// `0x20`, no-dump `0x40`, no-atime `0x80`, directory-sync `0x10000`.
 pub const KEPT_FLAGS: u32 = 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x1_0000;
 
-/// The inode flags of an open file or folder, kept to [`KEPT_FLAGS`].
-pub fn read_flags(fd: RawFd) -> std::io::Result<u32> {
+/// How a file or folder is opened to read or set its inode flags: read
+/// only, never following a symlink, never blocking on a fifo.
+pub(crate) fn flags_open_mode(is_dir: bool) -> libc::c_int {
+    let mode = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if is_dir {
+        mode | libc::O_DIRECTORY
+    } else {
+        mode
+    }
+}
+
+/// All inode flags of an open file or folder, as `FS_IOC_GETFLAGS` gives them.
+fn all_flags(fd: RawFd) -> std::io::Result<u32> {
     let mut v: libc::c_int = 0;
     // SAFETY: valid descriptor; the kernel writes an int-sized value.
     if unsafe { libc::ioctl(fd, libc::FS_IOC_GETFLAGS, &mut v) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(v as u32 & KEPT_FLAGS)
+    Ok(v as u32)
+}
+
+/// The inode flags of an open file or folder, kept to [`KEPT_FLAGS`].
+pub fn read_flags(fd: RawFd) -> std::io::Result<u32> {
+    Ok(all_flags(fd)? & KEPT_FLAGS)
 }
 
 /// Sets the recorded inode flags of every entry in `with_flags`, children
@@ -178,10 +194,7 @@ pub(super) fn apply_flags(t: &Target, mut with_flags: Vec<&Entry>) -> Vec<Metada
 fn set_flags(t: &Target, e: &Entry) -> crate::error::Result<()> {
     let (dir, name) = t.parent_of(&e.path)?;
     let c = cstr(name)?;
-    let mut open = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    if e.kind == EntryType::Dir {
-        open |= libc::O_DIRECTORY;
-    }
+    let open = flags_open_mode(e.kind == EntryType::Dir);
     // SAFETY: valid descriptor and name.
     let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), open) };
     if fd < 0 {
@@ -189,16 +202,10 @@ fn set_flags(t: &Target, e: &Entry) -> crate::error::Result<()> {
     }
     // SAFETY: a fresh descriptor we now own.
     let f = unsafe { File::from_raw_fd(fd) };
-    let mut cur: libc::c_int = 0;
-    // SAFETY: valid descriptor and an int-sized out value.
-    if unsafe { libc::ioctl(f.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut cur) } != 0 {
-        return Err(super::last_os_error(&format!(
-            "reading flags of {}",
-            e.path
-        )));
-    }
-    let want = (cur as u32 & !KEPT_FLAGS) | (e.flags & KEPT_FLAGS);
-    if want == cur as u32 {
+    let cur = all_flags(f.as_raw_fd())
+        .map_err(|err| crate::error::Error::io(format!("reading flags of {}", e.path), err))?;
+    let want = (cur & !KEPT_FLAGS) | (e.flags & KEPT_FLAGS);
+    if want == cur {
         return Ok(());
     }
     let v = want as libc::c_int;
