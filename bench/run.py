@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Lifeboat vs restic vs BorgBackup: one run, same data, same machine.
+"""Lifeboat vs restic, rustic and BorgBackup: one run, same data, same machine.
 
-Makes (or reuses) the shared benchmark data set, then for every tool runs, in
+Makes (or reuses) a data set — the shared synthetic one (`--dataset
+synthetic`, from make-datasets.py) or a real operating-system tree copied
+from this machine's /usr and /etc (`--dataset os`) — then for every tool runs, in
 order: init, initial backup of files-v1, no-change re-backup, changed backup
 (files-v2 at the same path), full restore of the latest snapshot (checked
 with `diff -r` against files-v2), verify with a full data read, then, in a
@@ -9,6 +11,12 @@ second, freshly initialised repository of its own (same settings), disk image
 initial backup (disk-v1) and changed backup (disk-v2 at the same path). The
 image gets its own repository so that it cannot deduplicate against the file
 backups (the ext4 image contains the very files of files-v1).
+
+The OS data set has no image, so its runs have no disk steps. `--cache
+both` runs everything twice, first with the page cache dropped before every
+step (cold), then with the step's input and repository read just before it
+(warm, what a vault on fast NVMe looks like), and reports both side by side
+against the fastest peer of each row.
 
 Each step is timed (wall seconds), with the child's peak RSS (os.wait4
 ru_maxrss) and the size of the step's repository after the step (`du -sb`;
@@ -158,6 +166,33 @@ class Borg(Tool):
         }[step]
 
 
+class Rustic(Tool):
+    name = "rustic"
+    settings = ("restic repository format 2, default compression (zstd), "
+                "`RUSTIC_PASSWORD` from the env, cache in an isolated `$HOME/.cache`")
+
+    def env(self, home, repo):
+        return {"RUSTIC_PASSWORD": PASSWORD, "RUSTIC_REPOSITORY": repo,
+                "RUSTIC_CACHE_DIR": os.path.join(home, ".cache", "rustic"),
+                "RUSTIC_NO_PROGRESS": "true"}
+
+    def open_argv(self):
+        return [self.exe, "cat", "config"]
+
+    def argv(self, step, c):
+        x = self.exe
+        return {
+            "init": ([x, "init"], None),
+            "backup_v1": ([x, "backup", c["src"]], None),
+            "backup_nochange": ([x, "backup", c["src"]], None),
+            "backup_v2": ([x, "backup", c["src"]], None),
+            "restore": ([x, "restore", f"latest:{c['src']}", c["target"]], None),
+            "verify": ([x, "check", "--read-data"], None),
+            "disk_v1": ([x, "backup", c["disk"]], None),
+            "disk_v2": ([x, "backup", c["disk"]], None),
+        }[step]
+
+
 class Lifeboat(Tool):
     name = "lifeboat"
     settings = "defaults, `LIFEBOAT_PASSPHRASE` from the env"
@@ -180,7 +215,36 @@ class Lifeboat(Tool):
         }[step]
 
 
-TOOLS = {"lifeboat": Lifeboat, "restic": Restic, "borg": Borg}
+TOOLS = {"lifeboat": Lifeboat, "restic": Restic, "rustic": Rustic, "borg": Borg}
+PEERS = ("restic", "rustic", "borg")
+
+# Targets of the issue "A restore brings a machine back exactly": Lifeboat
+# against the fastest peer of each row, in both cache modes.
+TARGETS = {"restore": 3.0, "backup_v1": 3.0, "backup_v2": 2.5,
+           "backup_nochange": 5.0, "verify": 3.0}
+
+# ext4 without a journal (this machine's root) skips inodes freed in the
+# last 60 s when it allocates new ones, reading their inode-table blocks:
+# creating a tree right after deleting one costs several times the sys
+# time (perf: recently_deleted, find_inode_bit). Restores therefore start
+# at least this long after the harness last deleted many files.
+SETTLE_AFTER_DELETE_S = 65
+_last_mass_delete = [0.0]
+_settle_s = [SETTLE_AFTER_DELETE_S]
+
+
+def mass_deleted():
+    _last_mass_delete[0] = time.monotonic()
+
+
+def settle():
+    # Written back, the freed inodes' table blocks count as clean: 60 s,
+    # not the 360 s the kernel waits for dirty ones.
+    os.sync()
+    wait = _last_mass_delete[0] + _settle_s[0] - time.monotonic()
+    if wait > 0:
+        log(f"waiting {wait:.0f} s for freed inodes to age (ext4 without a journal)")
+        time.sleep(wait)
 
 
 # --------------------------------------------------------------------------
@@ -301,12 +365,56 @@ def ensure_data(root, size_mib):
     return d
 
 
+# The real operating-system data set: folders of this machine's own system,
+# copied with owners, modes, ACLs and xattrs. files-v2 is files-v1 after an
+# upgrade-like change: one folder gone, another added.
+OS_V1 = ["/etc", "/usr/sbin", "/usr/include", "/usr/share/doc", "/usr/share/man",
+         "/usr/lib/python3.11"]
+OS_V2_REMOVED = ["/usr/share/doc"]
+OS_V2_ADDED = ["/usr/share/locale"]
+
+
+def ensure_os_data(root):
+    """Make (or reuse) DATA_ROOT/os from this machine's system folders."""
+    d = os.path.join(root, "os")
+    params = {"v1": OS_V1, "v2_removed": OS_V2_REMOVED, "v2_added": OS_V2_ADDED}
+    marker = os.path.join(d, "params.json")
+    if os.path.exists(marker):
+        try:
+            if json.load(open(marker)) == params:
+                log(f"reusing data in {d}")
+                return d
+        except (OSError, ValueError):
+            pass
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    partial = d + ".partial"
+    if os.path.exists(partial):
+        shutil.rmtree(partial)
+    log(f"copying the operating-system data set into {d} (one-off)")
+    v1, v2 = os.path.join(partial, "files-v1"), os.path.join(partial, "files-v2")
+    os.makedirs(v1)
+    for src in [p for p in OS_V1 if os.path.isdir(p)]:
+        sh(["rsync", "-aAXR", src + "/", v1 + "/"])
+    sh(["rsync", "-aAX", v1 + "/", v2 + "/"])
+    for gone in OS_V2_REMOVED:
+        shutil.rmtree(os.path.join(v2, gone.lstrip("/")), ignore_errors=True)
+    for new in [p for p in OS_V2_ADDED if os.path.isdir(p)]:
+        sh(["rsync", "-aAXR", new + "/", v2 + "/"])
+    with open(os.path.join(partial, "params.json"), "w") as f:
+        json.dump(params, f)
+    os.rename(partial, d)
+    return d
+
+
 def data_info(d):
     info = {}
     for t in ("files-v1", "files-v2"):
         n, b = tree_stats(os.path.join(d, t))
         info[t] = {"files": n, "bytes": b}
     for img in ("disk-v1.raw", "disk-v2.raw"):
+        if not os.path.exists(os.path.join(d, img)):
+            continue
         st = os.stat(os.path.join(d, img))
         info[img] = {"apparent_bytes": st.st_size,
                      "allocated_bytes": st.st_blocks * 512}
@@ -476,6 +584,7 @@ def check_restore(target, expect, logbase):
 
 def bench_tool(tool, data, work, args, cache_mode):
     name = tool.name
+    has_disk = os.path.exists(os.path.join(data, "disk-v1.raw"))
     res = {"version": None, "steps": {}, "restore_check": None, "warnings": []}
     steps = res["steps"]
 
@@ -489,9 +598,10 @@ def bench_tool(tool, data, work, args, cache_mode):
     res["version"] = tool.version()
     log(f"== {name}: {res['version']}")
 
-    tdir = os.path.join(work, name)
+    tdir = os.path.join(work, cache_mode, name)
     if os.path.exists(tdir):
         shutil.rmtree(tdir)
+        mass_deleted()
     home, logs = os.path.join(tdir, "home"), os.path.join(tdir, "logs")
     repo, target = os.path.join(tdir, "repo"), os.path.join(tdir, "restore")
     # The disk image goes into a repository of its own (same settings), so
@@ -518,13 +628,17 @@ def bench_tool(tool, data, work, args, cache_mode):
         if step == "backup_v1":
             if os.path.exists(src):
                 shutil.rmtree(src)
-            sh(["rsync", "-a", "--delete", os.path.join(data, "files-v1") + "/", src + "/"])
+                mass_deleted()
+            sh(["rsync", "-aAX", "--delete", os.path.join(data, "files-v1") + "/", src + "/"])
         elif step == "backup_v2":
-            sh(["rsync", "-a", "--delete", os.path.join(data, "files-v2") + "/", src + "/"])
+            # Deletes ~1 % of the files: too few to slow a restore.
+            sh(["rsync", "-aAX", "--delete", os.path.join(data, "files-v2") + "/", src + "/"])
         elif step == "restore":
             if os.path.exists(target):
                 shutil.rmtree(target)
+                mass_deleted()
             os.makedirs(target)
+            settle()
         elif step == "disk_v1":
             if os.path.exists(disk):
                 os.remove(disk)
@@ -537,6 +651,8 @@ def bench_tool(tool, data, work, args, cache_mode):
               "restore": [], "verify": [], "disk_v1": [disk], "disk_v2": [disk]}
 
     for step, label in STEPS:
+        if step in DISK_STEPS and not has_disk:
+            continue
         if step == "backup_v1" and tool.open_argv() and not steps["init"].get("reason"):
             if cache_mode == "cold":
                 drop_caches()
@@ -594,8 +710,8 @@ def bench_tool(tool, data, work, args, cache_mode):
                 res["restore_check"] = check_restore(
                     target, os.path.join(data, "files-v2"), os.path.join(logs, "restore"))
                 log(f"{name}: restore check: {res['restore_check']}")
-            if not args.keep:
-                shutil.rmtree(target, ignore_errors=True)
+            # Kept until the end of the run: deleting it here would slow
+            # the next tool's restore (see SETTLE_AFTER_DELETE_S).
     res["cache_bytes"] = du_bytes(home)
     if not args.keep:
         for p in (src, disk):
@@ -618,11 +734,70 @@ def mib(b):
     return "-" if b is None else f"{b / MIB:.1f}"
 
 
+def best_peer(tools, key):
+    """(name, step) of the fastest peer that completed step `key`."""
+    done = [(n, tools[n]["steps"].get(key, {})) for n in PEERS if n in tools]
+    done = [(n, s) for n, s in done if s.get("seconds") and not s.get("reason")]
+    return min(done, key=lambda x: x[1]["seconds"], default=(None, None))
+
+
+def render_targets(report):
+    """Lifeboat against the fastest peer of each row, every cache mode."""
+    L = ["### Targets: Lifeboat against the fastest peer of each row", ""]
+    modes = list(report["runs"])
+    hdr = ["row", "target"]
+    for mode in modes:
+        hdr += [f"{mode}: lifeboat s", f"{mode}: fastest peer", f"{mode}: ×", f"{mode}: met"]
+    L.append("| " + " | ".join(hdr) + " |")
+    L.append("|" + "|".join(["---", "---:"] + ["---:", "---", "---:", "---"] * len(modes)) + "|")
+    for key, label in TABLE_STEPS:
+        if key not in TARGETS:
+            continue
+        row = [label, f"≥ {TARGETS[key]:g}×"]
+        for mode in modes:
+            tools = report["runs"][mode]["tools"]
+            lb = tools.get("lifeboat", {}).get("steps", {}).get(key, {})
+            peer, ps = best_peer(tools, key)
+            if not lb.get("seconds") or lb.get("reason") or peer is None:
+                row += ["n/a", "n/a", "n/a", "n/a"]
+                continue
+            x = ps["seconds"] / lb["seconds"]
+            row += [f"{lb['seconds']:.2f}", f"{peer} {ps['seconds']:.2f}", f"{x:.2f}",
+                    "yes" if x >= TARGETS[key] else "**no**"]
+        L.append("| " + " | ".join(row) + " |")
+    for what, field, unit in (("peak RSS", "maxrss_kib", "MiB"), ("vault size", "repo_bytes", "MiB")):
+        row = [what, "≤ lowest peer"]
+        for mode in modes:
+            tools = report["runs"][mode]["tools"]
+            def worst(n):
+                vals = [s.get(field) for k, s in tools[n]["steps"].items()
+                        if k in dict(TABLE_STEPS) and s.get(field) and not s.get("reason")
+                        and (field == "maxrss_kib" or k not in DISK_STEPS)]
+                return max(vals) if vals else None
+            lb = worst("lifeboat") if "lifeboat" in tools else None
+            peers = [(n, worst(n)) for n in PEERS if n in tools and worst(n)]
+            if lb is None or not peers:
+                row += ["n/a", "n/a", "n/a", "n/a"]
+                continue
+            pn, pv = min(peers, key=lambda x: x[1])
+            scale = 1024 if field == "maxrss_kib" else MIB
+            row += [f"{lb / scale:.1f} {unit}", f"{pn} {pv / scale:.1f} {unit}",
+                    f"{pv / lb:.2f}", "yes" if lb <= pv else "**no**"]
+        L.append("| " + " | ".join(row) + " |")
+    L.append("")
+    L.append("× = fastest peer's seconds / Lifeboat's (for RSS and size: lowest peer's / "
+             "Lifeboat's; ≥ 1 is met). Peak RSS is the highest of the table's steps; vault "
+             "size is the file repository after the changed backup (disk steps have their "
+             "own repository).")
+    L.append("")
+    return "\n".join(L)
+
+
 def render(report):
-    m, tools = report["machine"], report["tools"]
-    names = list(tools)
+    m = report["machine"]
     L = []
-    L.append("## Vault store: Lifeboat vs restic vs BorgBackup")
+    title = {"synthetic": "synthetic data set", "os": "real operating-system tree"}
+    L.append(f"## Vault store, {title[report['dataset']]}: Lifeboat vs restic, rustic and BorgBackup")
     L.append("")
     L.append(f"Generated by `bench/run.py` on {report['date']}. "
              f"Command: `{report['command']}`")
@@ -633,29 +808,47 @@ def render(report):
     L.append(f"- kernel {m['kernel']}, work dir on {report['work_fs']}, "
              f"load average at start {' / '.join(f'{x:.2f}' for x in m['loadavg_start'])}, "
              f"at end {' / '.join(f'{x:.2f}' for x in m['loadavg_end'])}")
-    L.append(f"- page cache: **{report['cache_mode']}** ({report['cache_note']})")
+    L.append("- page cache: " + "; ".join(
+        f"**{mode}** ({r['cache_note']})" for mode, r in report["runs"].items()))
     L.append("")
     L.append("### Data")
     L.append("")
     d = report["data"]
-    L.append(f"`make-datasets.py --size-mib {report['size_mib']} --seed {SEED}` "
-             f"(`{report['data_dir']}`):")
+    if report["dataset"] == "synthetic":
+        L.append(f"`make-datasets.py --size-mib {report['size_mib']} --seed {SEED}` "
+                 f"(`{report['data_dir']}`):")
+    else:
+        L.append(f"This machine's own system folders (`{report['data_dir']}`): files-v1 = "
+                 f"{', '.join(OS_V1)}; files-v2 = files-v1 without "
+                 f"{', '.join(OS_V2_REMOVED)}, with {', '.join(OS_V2_ADDED)}. Copied with "
+                 "`rsync -aAXR` (owners, modes, ACLs, xattrs, hard links as separate files).")
     L.append("")
     for t in ("files-v1", "files-v2"):
         L.append(f"- {t}: {d[t]['files']} files, {mib(d[t]['bytes'])} MiB")
     for t in ("disk-v1.raw", "disk-v2.raw"):
-        L.append(f"- {t}: ext4 image, {mib(d[t]['apparent_bytes'])} MiB apparent, "
-                 f"{mib(d[t]['allocated_bytes'])} MiB allocated (sparse)")
+        if t in d:
+            L.append(f"- {t}: ext4 image, {mib(d[t]['apparent_bytes'])} MiB apparent, "
+                     f"{mib(d[t]['allocated_bytes'])} MiB allocated (sparse)")
     L.append("")
     L.append("### Tools")
     L.append("")
-    for n in names:
-        t = tools[n]
+    first = next(iter(report["runs"].values()))["tools"]
+    for n, t in first.items():
         L.append(f"- **{n}** {t['version'] or '(not available: ' + t['exe'] + ')'}: "
                  f"{t['settings']}")
     L.append("")
-    L.append("### Results")
-    L.append("")
+    L.append(render_targets(report))
+    for mode, run in report["runs"].items():
+        L.append(f"### Results, {mode} cache")
+        L.append("")
+        L.append(render_table(run["tools"]))
+    L.append(render_method(report))
+    return "\n".join(L)
+
+
+def render_table(tools):
+    names = list(tools)
+    L = []
     L.append("Seconds = wall clock of the tool's process; RSS = its peak resident "
              "set (MiB); repo = `du -sb` of the repository after the step (MiB). "
              "The two disk rows use a separate repository per tool, freshly "
@@ -665,11 +858,13 @@ def render(report):
     hdr = ["step"]
     for n in names:
         hdr += [f"{n} s", f"{n} RSS", f"{n} repo"]
-    ratios = [n for n in ("restic", "borg") if n in names and "lifeboat" in names]
+    ratios = [n for n in PEERS if n in names and "lifeboat" in names]
     hdr += [f"{n} s / lifeboat s" for n in ratios]
     L.append("| " + " | ".join(hdr) + " |")
     L.append("|" + "|".join(["---"] + ["---:"] * (len(hdr) - 1)) + "|")
     for key, label in TABLE_STEPS:
+        if all(key not in tools[n]["steps"] for n in names):
+            continue
         row = [label]
         for n in names:
             s = tools[n]["steps"].get(key, {})
@@ -697,13 +892,18 @@ def render(report):
              for n in names if tools[n].get("open") and not tools[n]["open"].get("reason")]
     if opens:
         L.append("Fixed cost of every command (open the repository and derive the key, "
-                 "no data; cold cache): " + ", ".join(opens) + ". It is included in "
+                 "no data; this cache mode): " + ", ".join(opens) + ". It is included in "
                  "every row above, so small data sets mostly measure it.")
         L.append("")
     warns = [(n, w) for n in names for w in tools[n]["warnings"]]
     if warns:
         L.append("Warnings: " + "; ".join(f"{n}: {w}" for n, w in warns))
         L.append("")
+    return "\n".join(L)
+
+
+def render_method(report):
+    L = []
     L.append("### Method")
     L.append("")
     L.append(
@@ -738,21 +938,26 @@ def render(report):
         "disk steps a mix of both data sets. Runs before this change (RESULTS.md "
         "without this note) used the file repository for the images.")
     L.append(
-        "- restore: restic `restore latest --path SRC --target DIR`; borg `extract "
-        "::files-3` in DIR; lifeboat `store restore latest --target DIR`. verify: "
-        "restic `check --read-data`; borg `check --verify-data`; lifeboat "
-        "`store verify --read-data`.")
+        "- restore: restic `restore latest --path SRC --target DIR`; rustic `restore "
+        "latest:SRC DIR`; borg `extract ::files-3` in DIR; lifeboat `store restore latest "
+        "--target DIR`. verify: restic `check --read-data`; rustic `check --read-data`; "
+        "borg `check --verify-data`; lifeboat `store verify --read-data`.")
     L.append(
         "- Peak RSS is GNU time's `%M` for the tool's process (`/usr/bin/time` forks a "
         "fresh child, so the floor is its ~1-2 MiB; `wait4` of a child spawned straight "
         "from Python would report at least the harness's own ~20 MiB, because Linux keeps "
         "max RSS across `exec`). The time of a `sync` right after each step is in "
         "`results.json` (`sync_after_s`), as are user/sys CPU seconds and logs paths.")
-    if report["cache_mode"] == "cold":
+    if "cold" in report["runs"]:
         L.append("- Cold cache: `sync; echo 3 > /proc/sys/vm/drop_caches` before every step.")
-    elif report["cache_mode"] == "warm":
+    if "warm" in report["runs"]:
         L.append("- Warm cache: before every step the step's input and the repository "
                  "are read once, for every tool alike.")
+    L.append(f"- Every restore starts at least {SETTLE_AFTER_DELETE_S} s after the harness "
+             "last deleted many files, and restored trees are kept until the run ends: "
+             "ext4 without a journal (this machine's root) skips inodes freed in the last "
+             "60 s when it allocates new ones, which made a restore right after a deletion "
+             "several times slower in sys time, for every tool.")
     L.append("")
     return "\n".join(L)
 
@@ -763,8 +968,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size-mib", type=int, default=1024,
                     help="data set size (default 1024; try 64 first)")
-    ap.add_argument("--tools", default="lifeboat,restic,borg",
-                    help="comma list of lifeboat,restic,borg (default all)")
+    ap.add_argument("--tools", default="lifeboat,restic,rustic,borg",
+                    help="comma list of lifeboat,restic,rustic,borg (default all)")
+    ap.add_argument("--dataset", choices=["synthetic", "os"], default="synthetic",
+                    help="synthetic: make-datasets.py (default); os: this machine's "
+                         "system folders, copied by this script")
     ap.add_argument("--lifeboat", default=os.path.join(REPO_ROOT, "target", "release", "lifeboat"),
                     help="lifeboat binary (default target/release/lifeboat)")
     ap.add_argument("--out", default=os.path.join(BENCH, "RESULTS.md"),
@@ -773,17 +981,23 @@ def main():
                     help="data root; the set lives in DATA/mib-N (default bench/data)")
     ap.add_argument("--work", default=os.path.join(BENCH, "work"),
                     help="work dir for repos, src, disk.raw (default bench/work)")
-    ap.add_argument("--cache", choices=["auto", "cold", "warm", "none"], default="auto",
+    ap.add_argument("--cache", choices=["auto", "cold", "warm", "both", "none"],
+                    default="auto",
                     help="cold: drop page cache before each step; warm: pre-read "
-                         "inputs; auto: cold if drop_caches works, else warm")
+                         "inputs and repository; both: cold, then warm; auto: cold "
+                         "if drop_caches works, else warm")
     ap.add_argument("--borg-disk-chunker", default="",
                     help="e.g. 'fixed,4194304' to give borg a fixed chunker for the "
                          "image (default: borg's default buzhash)")
     ap.add_argument("--timeout", type=int, default=7200, help="per step, seconds")
+    ap.add_argument("--settle", type=int, default=SETTLE_AFTER_DELETE_S,
+                    help="seconds between deleting many files and a restore "
+                         f"(default {SETTLE_AFTER_DELETE_S}; 0 for a quick smoke run)")
     ap.add_argument("--keep", action="store_true",
                     help="keep src/, disk.raw and restored trees after the run")
     args = ap.parse_args()
 
+    _settle_s[0] = args.settle
     names = [t.strip() for t in args.tools.split(",") if t.strip()]
     bad = [t for t in names if t not in TOOLS]
     if bad:
@@ -796,69 +1010,78 @@ def main():
 
     args.work = os.path.abspath(args.work)
     os.makedirs(args.work, exist_ok=True)
-    data = ensure_data(os.path.abspath(args.data), args.size_mib)
-
-    cache_mode, cache_note = args.cache, ""
-    if args.cache in ("auto", "cold"):
-        ok, cache_note = drop_caches_effective()
-        if ok:
-            cache_mode = "cold"
-        elif args.cache == "cold":
-            sys.exit(f"--cache cold requested but {cache_note}")
-        else:
-            cache_mode = "warm"
-            cache_note += "; fell back to a warm-cache run for all tools"
-    elif args.cache == "warm":
-        cache_note = "requested"
+    if args.dataset == "synthetic":
+        data = ensure_data(os.path.abspath(args.data), args.size_mib)
     else:
-        cache_note = "no cache control (first steps may be cold, later warm)"
-    log(f"page cache mode: {cache_mode} ({cache_note})")
+        data = ensure_os_data(os.path.abspath(args.data))
+
+    modes = []
+    wanted = ["cold", "warm"] if args.cache == "both" else [args.cache]
+    for want in wanted:
+        if want in ("auto", "cold"):
+            ok, note = drop_caches_effective()
+            if ok:
+                modes.append(("cold", note))
+            elif want == "cold":
+                sys.exit(f"--cache cold requested but {note}")
+            else:
+                modes.append(("warm", note + "; fell back to a warm-cache run for all tools"))
+        elif want == "warm":
+            modes.append(("warm", "input and repository read before every step"))
+        else:
+            modes.append(("none", "no cache control (first steps may be cold, later warm)"))
 
     machine = machine_info()
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python3 bench/run.py " + " ".join(sys.argv[1:]),
-        "machine": machine, "work_fs": fs_of(args.work),
-        "cache_mode": cache_mode, "cache_note": cache_note,
+        "machine": machine, "work_fs": fs_of(args.work), "dataset": args.dataset,
         "size_mib": args.size_mib, "data_dir": data, "data": data_info(data),
         "src": os.path.join(args.work, "src"), "disk": os.path.join(args.work, "disk.raw"),
         "borg_disk_note": (f"; image chunked with `--chunker-params {args.borg_disk_chunker}`"
                            if args.borg_disk_chunker else
                            "; default buzhash chunker, as for files"),
-        "tools": {},
+        "runs": {},
     }
-    for n in names:
-        exe = args.lifeboat if n == "lifeboat" else (shutil.which(n) or n)
-        tool = TOOLS[n](os.path.abspath(exe) if n == "lifeboat" else exe)
-        try:
-            r = bench_tool(tool, data, args.work, args, cache_mode)
-        except Exception as e:  # noqa: BLE001 - a table must come out anyway
-            log(f"{n}: harness error: {e!r}")
-            r = {"version": None, "restore_check": None, "warnings": [],
-                 "steps": {k: {"reason": f"harness error: {e}"} for k, _ in STEPS}}
-        r["settings"] = tool.settings
-        r["open_cmd"] = tool.open_argv()
-        r["exe"] = tool.exe
-        report["tools"][n] = r
+    for cache_mode, cache_note in modes:
+        log(f"page cache mode: {cache_mode} ({cache_note})")
+        run = {"cache_note": cache_note, "tools": {}}
+        for n in names:
+            exe = args.lifeboat if n == "lifeboat" else (shutil.which(n) or n)
+            tool = TOOLS[n](os.path.abspath(exe) if n == "lifeboat" else exe)
+            try:
+                r = bench_tool(tool, data, args.work, args, cache_mode)
+            except Exception as e:  # noqa: BLE001 - a table must come out anyway
+                log(f"{n}: harness error: {e!r}")
+                r = {"version": None, "restore_check": None, "warnings": [],
+                     "steps": {k: {"reason": f"harness error: {e}"} for k, _ in STEPS}}
+            r["settings"] = tool.settings
+            r["open_cmd"] = tool.open_argv()
+            r["exe"] = tool.exe
+            run["tools"][n] = r
+        report["runs"][cache_mode] = run
+        if not args.keep:
+            shutil.rmtree(os.path.join(args.work, cache_mode), ignore_errors=True)
+            mass_deleted()
     machine["loadavg_end"] = os.getloadavg()
 
     out = os.path.abspath(args.out)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    write_section(out, render(report))
-    jpath = os.path.join(os.path.dirname(out), "results.json")
+    write_section(out, render(report), args.dataset)
+    jpath = os.path.join(os.path.dirname(out), f"results-{args.dataset}.json")
     with open(jpath, "w") as f:
         json.dump(report, f, indent=2)
         f.write("\n")
     log(f"wrote {out} and {jpath}")
 
 
-BEGIN = "<!-- bench/run.py: begin (generated; text outside these markers is kept) -->"
-END = "<!-- bench/run.py: end -->"
-
-
-def write_section(path, text):
-    """Replace this script's section of RESULTS.md, keeping the rest (other
-    benchmarks' sections and hand-written analysis)."""
+def write_section(path, text, dataset):
+    """Replace this script's section for `dataset` in RESULTS.md, keeping the
+    rest (the other data set's section, other benchmarks' sections and
+    hand-written analysis)."""
+    BEGIN = (f"<!-- bench/run.py {dataset}: begin "
+             "(generated; text outside these markers is kept) -->")
+    END = f"<!-- bench/run.py {dataset}: end -->"
     old = ""
     if os.path.exists(path):
         with open(path) as f:

@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use crate::error::{BackendErrorKind, Op};
+use crate::error::{BackendErrorKind, BackendResult, Op};
 use crate::fault::{Fault, FaultAction, FaultBackend};
 use crate::{Backend, LIST_PAGE, RetryPolicy, Retrying};
 
@@ -192,6 +192,49 @@ fn get_range(b: &Arc<dyn Backend>, root: &str) -> Check {
     let n = format!("{root}range/x");
     let data: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
     call(C, b.put_if_absent(&n, &data))?;
+    ranges_read(&data, "get_range", |off, len| b.get_range(&n, off, len))?;
+    // A held-open object reads the same ranges the same way.
+    if let Some(open) = call(C, b.open_object(&n))? {
+        ranges_read(&data, "open_object", |off, len| open.get_range(off, len))?;
+        let mut buf = vec![0u8; 5000];
+        call(C, open.read_at(1234, &mut buf))?;
+        ensure(buf == data[1234..6234], C, || {
+            "open_object: read_at of 5000 bytes at 1234: wrong bytes".to_string()
+        })?;
+        match open.read_at(9_000, &mut buf) {
+            Err(e) if e.kind == BackendErrorKind::OutOfRange => {}
+            other => {
+                return Err(Failure {
+                    check: C,
+                    detail: format!(
+                        "open_object: read_at past the end: {:?}, not OutOfRange",
+                        other.map_err(|e| e.kind)
+                    ),
+                });
+            }
+        }
+    }
+    let missing = format!("{root}range/missing");
+    for (how, got) in [
+        ("get_range", b.get_range(&missing, 0, 1).map(|v| v.len())),
+        ("open_object", b.open_object(&missing).map(|_| 0)),
+    ] {
+        match got {
+            Err(e) if e.is_not_found() => {}
+            other => {
+                return Err(Failure {
+                    check: C,
+                    detail: format!("{how} of a missing object: {:?}", other.map_err(|e| e.kind)),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ranges inside `data` come back exact; ranges past its end are `OutOfRange`.
+fn ranges_read(data: &[u8], how: &str, read: impl Fn(u64, u64) -> BackendResult<Vec<u8>>) -> Check {
+    const C: &str = "get_range";
     for (off, len) in [
         (0u64, 10_000u64),
         (0, 1),
@@ -199,9 +242,12 @@ fn get_range(b: &Arc<dyn Backend>, root: &str) -> Check {
         (9_999, 1),
         (10_000, 0),
     ] {
-        let got = call(C, b.get_range(&n, off, len))?;
+        let got = call(C, read(off, len))?;
         ensure(got == data[off as usize..(off + len) as usize], C, || {
-            format!("{len} bytes at {off}: wrong bytes ({} returned)", got.len())
+            format!(
+                "{how}: {len} bytes at {off}: wrong bytes ({} returned)",
+                got.len()
+            )
         })?;
     }
     for (off, len) in [
@@ -210,29 +256,20 @@ fn get_range(b: &Arc<dyn Backend>, root: &str) -> Check {
         (u64::MAX - 1, 2),
         (0, u64::MAX),
     ] {
-        match b.get_range(&n, off, len) {
+        match read(off, len) {
             Err(e) if e.kind == BackendErrorKind::OutOfRange => {}
             other => {
                 return Err(Failure {
                     check: C,
                     detail: format!(
-                        "{len} bytes at {off} (past the end): {:?}, not OutOfRange",
+                        "{how}: {len} bytes at {off} (past the end): {:?}, not OutOfRange",
                         other.map(|v| v.len()).map_err(|e| e.kind)
                     ),
                 });
             }
         }
     }
-    match b.get_range(&format!("{root}range/missing"), 0, 1) {
-        Err(e) if e.is_not_found() => Ok(()),
-        other => Err(Failure {
-            check: C,
-            detail: format!(
-                "range of a missing object: {:?}",
-                other.map(|v| v.len()).map_err(|e| e.kind)
-            ),
-        }),
-    }
+    Ok(())
 }
 
 fn paged_list(b: &Arc<dyn Backend>, root: &str) -> Check {

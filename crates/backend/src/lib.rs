@@ -82,11 +82,29 @@ pub trait Backend: Send + Sync {
         }
     }
 
+    /// The object opened for many range reads, as a restore reads a pack
+    /// chunk by chunk: a local file keeps one handle instead of opening the
+    /// file for every range. `None` where a handle saves nothing (object
+    /// stores answer every range as its own request): then the caller uses
+    /// [`Backend::get_range`]. Objects are never overwritten, so a handle
+    /// always reads the bytes the name was written with.
+    fn open_object(&self, _name: &str) -> BackendResult<Option<Box<dyn OpenObject>>> {
+        Ok(None)
+    }
+
     /// Removes leftovers of interrupted writes older than `max_age` (backends
     /// whose puts are atomic by nature have none).
     fn remove_stale_temporaries(&self, _max_age: std::time::Duration) -> BackendResult<usize> {
         Ok(0)
     }
+}
+
+/// An object held open for range reads ([`Backend::open_object`]).
+pub trait OpenObject: Send + Sync {
+    /// Exactly `len` bytes at `offset`, as [`Backend::get_range`] reads them.
+    fn get_range(&self, offset: u64, len: u64) -> BackendResult<Vec<u8>>;
+    /// The same into a buffer the caller reuses: `buf.len()` bytes at `offset`.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> BackendResult<()>;
 }
 
 /// Stores `data` under a name only these bytes can have: a content hash,

@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{BackendError, BackendErrorKind, BackendResult, Op};
-use crate::{Backend, ListPage, ObjectInfo};
+use crate::{Backend, ListPage, ObjectInfo, OpenObject};
 
 pub const TEMP_PREFIX: &str = ".tmp-";
 
@@ -186,36 +186,11 @@ impl Backend for LocalBackend {
     }
 
     fn get_range(&self, name: &str, offset: u64, len: u64) -> BackendResult<Vec<u8>> {
-        let p = self.path(Op::GetRange, name)?;
-        let f = File::open(&p)
-            .map_err(|e| BackendError::io(Op::GetRange, p.display().to_string(), e))?;
-        let size = f
-            .metadata()
-            .map_err(|e| BackendError::io(Op::GetRange, p.display().to_string(), e))?
-            .len();
-        // Checked before allocating: a damaged length must not ask for memory.
-        if offset.checked_add(len).is_none_or(|end| end > size) {
-            return Err(BackendError::new(
-                BackendErrorKind::OutOfRange,
-                Op::GetRange,
-                name,
-                format!("truncated: cannot read {len} bytes at {offset} (object has {size})"),
-            ));
-        }
-        let mut buf = vec![0u8; len as usize];
-        f.read_exact_at(&mut buf, offset).map_err(|e| {
-            if e.kind() == ErrorKind::UnexpectedEof {
-                BackendError::new(
-                    BackendErrorKind::OutOfRange,
-                    Op::GetRange,
-                    name,
-                    format!("truncated: cannot read {len} bytes at {offset}"),
-                )
-            } else {
-                BackendError::io(Op::GetRange, p.display().to_string(), e)
-            }
-        })?;
-        Ok(buf)
+        LocalObject::open(self, name)?.get_range(offset, len)
+    }
+
+    fn open_object(&self, name: &str) -> BackendResult<Option<Box<dyn OpenObject>>> {
+        Ok(Some(Box::new(LocalObject::open(self, name)?)))
     }
 
     fn list_page(
@@ -272,6 +247,68 @@ impl Backend for LocalBackend {
 
     fn remove_stale_temporaries(&self, max_age: std::time::Duration) -> BackendResult<usize> {
         self.remove_stale_temp_files(max_age)
+    }
+}
+
+/// An object's file, open for range reads; its size is read once (objects
+/// are never rewritten).
+struct LocalObject {
+    file: File,
+    size: u64,
+    name: String,
+    path: PathBuf,
+}
+
+impl LocalObject {
+    fn open(backend: &LocalBackend, name: &str) -> BackendResult<Self> {
+        let path = backend.path(Op::GetRange, name)?;
+        let io = |e| BackendError::io(Op::GetRange, path.display().to_string(), e);
+        let file = File::open(&path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        Ok(Self {
+            file,
+            size,
+            name: name.to_string(),
+            path,
+        })
+    }
+
+    fn truncated(&self, offset: u64, len: u64) -> BackendError {
+        BackendError::new(
+            BackendErrorKind::OutOfRange,
+            Op::GetRange,
+            &self.name,
+            format!(
+                "truncated: cannot read {len} bytes at {offset} (object has {})",
+                self.size
+            ),
+        )
+    }
+}
+
+impl OpenObject for LocalObject {
+    fn get_range(&self, offset: u64, len: u64) -> BackendResult<Vec<u8>> {
+        // Checked before allocating: a damaged length must not ask for memory.
+        if offset.checked_add(len).is_none_or(|end| end > self.size) {
+            return Err(self.truncated(offset, len));
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.read_at(offset, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> BackendResult<()> {
+        let len = buf.len() as u64;
+        if offset.checked_add(len).is_none_or(|end| end > self.size) {
+            return Err(self.truncated(offset, len));
+        }
+        self.file.read_exact_at(buf, offset).map_err(|e| {
+            if e.kind() == ErrorKind::UnexpectedEof {
+                self.truncated(offset, len)
+            } else {
+                BackendError::io(Op::GetRange, self.path.display().to_string(), e)
+            }
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{BackendError, BackendErrorKind, BackendResult, Op};
-use crate::{Backend, ListPage, ObjectInfo};
+use crate::{Backend, ListPage, ObjectInfo, OpenObject};
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +133,10 @@ impl Backend for Retrying {
 
     fn get(&self, name: &str) -> BackendResult<Vec<u8>> {
         self.run(|_| self.inner.get(name))
+    }
+
+    fn open_object(&self, name: &str) -> BackendResult<Option<Box<dyn OpenObject>>> {
+        self.run(|_| self.inner.open_object(name))
     }
 
     fn get_range(&self, name: &str, offset: u64, len: u64) -> BackendResult<Vec<u8>> {

@@ -299,12 +299,14 @@ fn run_inner(a: StoreArgs) -> anyhow::Result<u8> {
             include,
             conflict,
             format,
+            threads,
         } => {
             let (id, p) = vault.resolve_point(&point)?;
             let opts = RestoreOptions {
                 includes: include,
                 conflict: store_conflict(conflict.conflict()),
                 disk_format: format,
+                threads: threads.map(usize::from),
             };
             let counters = Arc::new(Progress::default());
             let report = {

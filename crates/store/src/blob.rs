@@ -102,7 +102,7 @@ fn worth_compressing(plain: &[u8]) -> bool {
 }
 
 /// Opens, decompresses and checks a blob against its id. Every read of
-/// stored data goes through here.
+/// stored data goes through here or [`decode_in_place`].
 pub fn decode(
     keys: &VaultKeys,
     kind: u8,
@@ -110,30 +110,67 @@ pub fn decode(
     sealed: &[u8],
     raw_len: u32,
 ) -> Result<Vec<u8>> {
+    let mut copy = sealed.to_vec();
+    let mut out = Vec::new();
+    match decode_in_place(keys, kind, id, &mut copy, raw_len, &mut out)? {
+        Plain::InSealed(range) => {
+            copy.truncate(range.end);
+            copy.drain(..range.start);
+            Ok(copy)
+        }
+        Plain::InOut => Ok(out),
+    }
+}
+
+/// Where [`decode_in_place`] left a chunk's plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plain {
+    /// This range of the sealed buffer (a chunk stored raw).
+    InSealed(std::ops::Range<usize>),
+    /// All of the `out` buffer (a compressed chunk).
+    InOut,
+}
+
+/// [`decode`] without copies: decrypts in `sealed` itself, and a chunk
+/// stored raw stays there; a compressed one is decompressed into `out`
+/// (cleared first, its allocation reused). The plaintext is checked
+/// against its id like every read.
+pub fn decode_in_place(
+    keys: &VaultKeys,
+    kind: u8,
+    id: &ChunkId,
+    sealed: &mut [u8],
+    raw_len: u32,
+    out: &mut Vec<u8>,
+) -> Result<Plain> {
     let what = || format!("chunk {}", id.short());
-    let body = keys.open(&blob_aad(kind, id), sealed, &what())?;
+    let body_at = crate::format::NONCE_LEN;
+    let body = keys.open_in_place(&blob_aad(kind, id), sealed, &what())?;
     let Some((&enc, rest)) = body.split_first() else {
         return Err(Error::corrupt(what(), "empty blob"));
     };
-    let plain = match enc {
-        ENCODING_RAW => rest.to_vec(),
-        ENCODING_ZSTD => decompress(rest, raw_len as usize)
-            .map_err(|e| Error::corrupt(what(), format!("zstd: {e}")))?,
+    let (plain, at) = match enc {
+        ENCODING_RAW => (rest, Plain::InSealed(body_at + 1..body_at + 1 + rest.len())),
+        ENCODING_ZSTD => {
+            decompress_into(rest, raw_len as usize, out)
+                .map_err(|e| Error::corrupt(what(), format!("zstd: {e}")))?;
+            (&out[..], Plain::InOut)
+        }
         other => return Err(Error::corrupt(what(), format!("unknown encoding {other}"))),
     };
     if plain.len() != raw_len as usize {
         return Err(Error::corrupt(what(), "length does not match the index"));
     }
-    if keys.chunk_id(&plain) != *id {
+    if keys.chunk_id(plain) != *id {
         return Err(Error::corrupt(what(), "content does not match its id"));
     }
-    Ok(plain)
+    Ok(at)
 }
 
-/// Decompresses one frame into at most `capacity` bytes (the index's raw
-/// length, so a hostile frame cannot balloon memory) with this thread's
-/// reused context.
-fn decompress(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+/// Decompresses one frame into `out`, holding at most `capacity` bytes
+/// (the index's raw length, so a hostile frame cannot balloon memory),
+/// with this thread's reused context.
+fn decompress_into(frame: &[u8], capacity: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -142,9 +179,10 @@ fn decompress(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
         let d = slot
             .as_mut()
             .ok_or_else(|| std::io::Error::other("no zstd context"))?;
-        let mut out = Vec::with_capacity(capacity);
-        d.decompress_to_buffer(frame, &mut out)?;
-        Ok(out)
+        out.clear();
+        out.reserve(capacity);
+        d.decompress_to_buffer(frame, out)?;
+        Ok(())
     })
 }
 

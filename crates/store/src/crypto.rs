@@ -81,6 +81,24 @@ impl VaultKeys {
     }
 }
 
+impl VaultKeys {
+    /// Like [`VaultKeys::open`], decrypting in the sealed buffer itself; the
+    /// plaintext is the returned part of it.
+    pub fn open_in_place<'b>(
+        &self,
+        aad: &[u8],
+        sealed: &'b mut [u8],
+        what: &str,
+    ) -> Result<&'b mut [u8]> {
+        open_in_place_with(&self.cipher, aad, sealed).ok_or_else(|| {
+            Error::corrupt(
+                what,
+                "authentication failed (damaged, or not from this vault)",
+            )
+        })
+    }
+}
+
 pub fn cipher_from(key: &[u8; 32]) -> XChaCha20Poly1305 {
     // A 32-byte key is always the right length for XChaCha20-Poly1305.
     XChaCha20Poly1305::new_from_slice(key).expect("32-byte key")
@@ -101,6 +119,21 @@ pub fn seal_with(cipher: &XChaCha20Poly1305, aad: &[u8], plaintext: &[u8]) -> Ve
 
 /// Opens a sealed box; `None` when it is too short or fails authentication.
 pub fn open_with(cipher: &XChaCha20Poly1305, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    let mut copy = sealed.to_vec();
+    let body = open_in_place_with(cipher, aad, &mut copy)?.len();
+    copy.truncate(NONCE_LEN + body);
+    copy.drain(..NONCE_LEN);
+    Some(copy)
+}
+
+/// Opens a sealed box where it lies: the plaintext replaces the ciphertext
+/// between nonce and tag, and that part is returned. `None` when it is too
+/// short or fails authentication (the buffer's contents are then undefined).
+pub fn open_in_place_with<'b>(
+    cipher: &XChaCha20Poly1305,
+    aad: &[u8],
+    sealed: &'b mut [u8],
+) -> Option<&'b mut [u8]> {
     if sealed.len() < SEAL_OVERHEAD {
         return None;
     }
@@ -108,14 +141,10 @@ pub fn open_with(cipher: &XChaCha20Poly1305, aad: &[u8], sealed: &[u8]) -> Optio
     nonce.copy_from_slice(&sealed[..NONCE_LEN]);
     let mut tag = [0u8; TAG_LEN];
     tag.copy_from_slice(&sealed[sealed.len() - TAG_LEN..]);
-    let mut body = sealed[NONCE_LEN..sealed.len() - TAG_LEN].to_vec();
+    let end = sealed.len() - TAG_LEN;
+    let body = &mut sealed[NONCE_LEN..end];
     cipher
-        .decrypt_inout_detached(
-            &nonce.into(),
-            aad,
-            InOutBuf::from(&mut body[..]),
-            &tag.into(),
-        )
+        .decrypt_inout_detached(&nonce.into(), aad, InOutBuf::from(&mut *body), &tag.into())
         .ok()?;
     Some(body)
 }

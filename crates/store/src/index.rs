@@ -492,7 +492,7 @@ impl Index {
         }
         let mut segments = Vec::with_capacity(wanted.len());
         let mut damaged = Vec::new();
-        for id in wanted.keys() {
+        'segments: for id in wanted.keys() {
             let path = cache_dir.join(format!("{}.lbc", id.to_hex()));
             let seg = match CachedSegment::load(*id, &path) {
                 Ok(s) => s,
@@ -510,15 +510,23 @@ impl Index {
                             continue;
                         }
                     };
-                    CachedSegment::write(&path, &seg)?;
-                    match CachedSegment::load(*id, &path) {
-                        Ok(s) => s,
-                        // A segment the cache format cannot hold is damaged,
-                        // not a reason to refuse the whole index.
-                        Err(e) => {
-                            let _ = fs::remove_file(&path);
-                            damaged.push((*id, e.to_string()));
-                            continue;
+                    let mut rewrites = 0;
+                    loop {
+                        CachedSegment::write(&path, &seg)?;
+                        match CachedSegment::load(*id, &path) {
+                            Ok(s) => break s,
+                            // Another process sharing this cache listed the
+                            // vault before this segment existed and removed
+                            // the file as stale between the write and the
+                            // load: write it again.
+                            Err(e) if e.is_not_found() && rewrites < 3 => rewrites += 1,
+                            // A segment the cache format cannot hold is
+                            // damaged, not a reason to refuse the whole index.
+                            Err(e) => {
+                                let _ = fs::remove_file(&path);
+                                damaged.push((*id, e.to_string()));
+                                continue 'segments;
+                            }
                         }
                     }
                 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crate::queue::{Receiver, Sender, bounded};
 
 use crate::backend::Backend;
 use crate::crypto::VaultKeys;

@@ -150,6 +150,7 @@ impl Workload for Disk {
             includes: Vec::new(),
             conflict: store_restore::Conflict::Fail,
             disk_format: Some(format.as_str().to_string()),
+            threads: None,
         };
         let out = (|| -> Result<Restored> {
             let rep = store_restore::restore(

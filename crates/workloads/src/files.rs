@@ -115,6 +115,7 @@ impl Workload for Files {
             includes: includes(tree, include),
             conflict: store_conflict(*conflict),
             disk_format: None,
+            threads: None,
         };
         std::fs::create_dir_all(target)
             .map_err(|e| lifeboat_store::Error::io(target.display().to_string(), e))?;

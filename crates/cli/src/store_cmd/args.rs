@@ -100,6 +100,9 @@ pub(super) enum StoreCmd {
         /// Disk points: raw (sparse, default) or qcow2.
         #[arg(long)]
         format: Option<String>,
+        /// Threads writing files (default: one per CPU, at most 8).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        threads: Option<u16>,
     },
     /// Show what changed between two points.
     Diff { point_a: String, point_b: String },

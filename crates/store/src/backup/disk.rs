@@ -110,7 +110,7 @@ fn disk_point(
     };
     let blocks = w.write_blocks(source, parent_entry.as_ref())?;
     let mut e = match meta {
-        Some(m) => entry_from_meta(name.clone(), EntryType::Disk, m),
+        Some(m) => entry_from_meta(name.clone(), EntryType::Disk, &m.into()),
         None => Entry {
             mode: 0o100600,
             ..Entry::new(name.clone(), EntryType::Disk)

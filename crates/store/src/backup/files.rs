@@ -7,14 +7,14 @@
 //! content-defined chunking.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::stat::Stat;
 use super::{BackupOptions, cmp_paths, find_parent, rel_of};
 use crate::blocks::data_extents;
 use crate::error::{Error, Result};
@@ -24,22 +24,18 @@ use crate::upload::Progress;
 use crate::vault::Vault;
 use crate::writer::{BackupOutcome, PointSpec, PointWriter, push_zero};
 
-fn nanos(secs: i64, nsec: i64) -> i64 {
-    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
-}
-
-pub(crate) fn entry_from_meta(path: String, kind: EntryType, m: &Metadata) -> Entry {
+pub(crate) fn entry_from_meta(path: String, kind: EntryType, m: &Stat) -> Entry {
     Entry {
-        mode: m.mode(),
-        uid: m.uid(),
-        gid: m.gid(),
-        size: if kind == EntryType::File { m.size() } else { 0 },
-        mtime: nanos(m.mtime(), m.mtime_nsec()),
-        ctime: nanos(m.ctime(), m.ctime_nsec()),
+        mode: m.mode,
+        uid: m.uid,
+        gid: m.gid,
+        size: if kind == EntryType::File { m.size } else { 0 },
+        mtime: m.mtime,
+        ctime: m.ctime,
         // Access times are not recorded: reading a file for the backup changes
         // it, so recording it would make every point's file list differ.
-        ino: m.ino(),
-        nlink: m.nlink(),
+        ino: m.ino,
+        nlink: m.nlink,
         ..Entry::new(path, kind)
     }
 }
@@ -75,31 +71,16 @@ fn read_xattrs(path: &Path) -> (BTreeMap<String, String>, Vec<String>) {
 }
 
 /// The inode flags of a file or folder worth recording
-/// (`restore::KEPT_FLAGS`). `statx` shows the three that matter most
-/// without opening the object; only when one is set are all read.
-fn read_inode_flags(path: &Path, is_dir: bool) -> std::io::Result<u32> {
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: zeroed statx is a valid out-parameter.
-    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: valid path and out-pointer.
-    let rc = unsafe {
-        libc::statx(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-            0,
-            &mut stx,
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let shown =
-        (libc::STATX_ATTR_IMMUTABLE | libc::STATX_ATTR_APPEND | libc::STATX_ATTR_NODUMP) as u64;
-    if stx.stx_attributes & stx.stx_attributes_mask & shown == 0 {
+/// (`restore::KEPT_FLAGS`). The walk's `statx` shows the three that matter
+/// most without opening the object; only when one is set, or the kernel
+/// cannot say, are all read.
+fn read_inode_flags(path: &Path, st: &Stat) -> std::io::Result<u32> {
+    if st.shows_kept_flag == Some(false) {
         return Ok(0);
     }
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let is_dir = st.file_type() == libc::S_IFDIR;
     // SAFETY: valid path.
     let fd = unsafe { libc::open(c.as_ptr(), crate::restore::flags_open_mode(is_dir)) };
     if fd < 0 {
@@ -153,14 +134,14 @@ impl Run<'_, '_> {
 
     /// Records the extended attributes of `fs_path` (and, for files and
     /// folders, its inode flags) in `e`, warning about what cannot be read.
-    fn add_attributes(&mut self, fs_path: &Path, e: &mut Entry) {
+    fn add_attributes(&mut self, fs_path: &Path, st: &Stat, e: &mut Entry) {
         let (xattrs, warnings) = read_xattrs(fs_path);
         e.xattrs = xattrs;
         for w in warnings {
             self.warn(w);
         }
         if matches!(e.kind, EntryType::File | EntryType::Dir) {
-            match read_inode_flags(fs_path, e.kind == EntryType::Dir) {
+            match read_inode_flags(fs_path, st) {
                 Ok(f) => e.flags = f,
                 Err(err) => self.warn(format!("{}: inode flags: {err}", fs_path.display())),
             }
@@ -168,7 +149,7 @@ impl Run<'_, '_> {
     }
 
     fn visit(&mut self, fs_path: &Path, rel: String) -> Result<()> {
-        let meta = match std::fs::symlink_metadata(fs_path) {
+        let meta = match Stat::of_path(fs_path) {
             Ok(m) => m,
             Err(e) => {
                 self.warn(format!("{}: {e}; skipped", fs_path.display()));
@@ -176,10 +157,9 @@ impl Run<'_, '_> {
             }
         };
         let ft = meta.file_type();
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_dir() {
+        if ft == libc::S_IFDIR {
             let mut e = entry_from_meta(rel.clone(), EntryType::Dir, &meta);
-            self.add_attributes(fs_path, &mut e);
+            self.add_attributes(fs_path, &meta, &mut e);
             self.emit(&e)?;
             self.w.summary_mut().dirs += 1;
             let names: Vec<std::ffi::OsString> = match std::fs::read_dir(fs_path) {
@@ -204,7 +184,7 @@ impl Run<'_, '_> {
             }
             return Ok(());
         }
-        if ft.is_symlink() {
+        if ft == libc::S_IFLNK {
             let mut e = entry_from_meta(rel, EntryType::Symlink, &meta);
             match std::fs::read_link(fs_path) {
                 Ok(t) => {
@@ -215,27 +195,24 @@ impl Run<'_, '_> {
                     return Ok(());
                 }
             }
-            self.add_attributes(fs_path, &mut e);
+            self.add_attributes(fs_path, &meta, &mut e);
             return self.emit(&e);
         }
-        if !ft.is_file() {
-            let kind = if ft.is_fifo() {
-                EntryType::Fifo
-            } else if ft.is_char_device() {
-                EntryType::Chardev
-            } else if ft.is_block_device() {
-                EntryType::Blockdev
-            } else {
-                EntryType::Socket
+        if ft != libc::S_IFREG {
+            let kind = match ft {
+                libc::S_IFIFO => EntryType::Fifo,
+                libc::S_IFCHR => EntryType::Chardev,
+                libc::S_IFBLK => EntryType::Blockdev,
+                _ => EntryType::Socket,
             };
             let mut e = entry_from_meta(rel, kind, &meta);
-            e.rdev = Some(meta.rdev());
-            self.add_attributes(fs_path, &mut e);
+            e.rdev = Some(meta.rdev);
+            self.add_attributes(fs_path, &meta, &mut e);
             return self.emit(&e);
         }
         // Regular file.
-        if meta.nlink() > 1 {
-            let key = (meta.dev(), meta.ino());
+        if meta.nlink > 1 {
+            let key = (meta.dev, meta.ino);
             if let Some(first) = self.hardlinks.get(&key) {
                 let mut e = entry_from_meta(rel, EntryType::Hardlink, &meta);
                 e.link = Some(first.clone());
@@ -244,9 +221,9 @@ impl Run<'_, '_> {
             self.hardlinks.insert(key, rel.clone());
         }
         let mut e = entry_from_meta(rel.clone(), EntryType::File, &meta);
-        self.add_attributes(fs_path, &mut e);
+        self.add_attributes(fs_path, &meta, &mut e);
         self.w.summary_mut().files += 1;
-        self.w.summary_mut().bytes += meta.size();
+        self.w.summary_mut().bytes += meta.size;
         let parent = self.parent_entry(&rel);
         if !self.force_read
             && let Some(p) = parent
@@ -286,7 +263,7 @@ impl Run<'_, '_> {
                 self.warn(format!("{context}: {source}; skipped"));
                 let summary = self.w.summary_mut();
                 summary.files -= 1;
-                summary.bytes -= meta.size();
+                summary.bytes -= meta.size;
                 return Ok(());
             }
             Err(err) => return Err(err),
@@ -297,7 +274,7 @@ impl Run<'_, '_> {
 
     /// Reads and chunks one file. Returns its chunks, the bytes actually read
     /// (the size to record) and whether it changed meanwhile.
-    fn read_file(&mut self, path: &Path, before: &Metadata) -> Result<(Vec<ChunkRef>, u64, bool)> {
+    fn read_file(&mut self, path: &Path, before: &Stat) -> Result<(Vec<ChunkRef>, u64, bool)> {
         let what = path.display().to_string();
         let ctx = || what.clone();
         let mut f = File::open(path).map_err(|e| Error::io(ctx(), e))?;
@@ -305,13 +282,14 @@ impl Run<'_, '_> {
         let mut read = 0u64;
         // A sparse file is read extent by extent (SEEK_DATA/SEEK_HOLE), so
         // its holes are recorded as holes however the data falls into chunks.
-        let sparse = before.blocks() * 512 < before.size();
+        let size = before.size;
+        let sparse = before.blocks * 512 < size;
         let extents = if sparse {
-            data_extents(&f, before.size())
+            data_extents(&f, size)
         } else {
             vec![crate::blocks::Extent {
                 offset: 0,
-                len: before.size(),
+                len: size,
             }]
         };
         let mut pos = 0u64;
@@ -327,27 +305,21 @@ impl Run<'_, '_> {
             }
             // The last extent is read to the end of the file, so a file that
             // grew while it was read is taken whole (and marked changed).
-            let limit = if end >= before.size() {
-                u64::MAX
-            } else {
-                end - start
-            };
+            let limit = if end >= size { u64::MAX } else { end - start };
             read += self
                 .w
                 .append_stream((&mut f).take(limit), &what, &mut chunks)?;
             pos = end;
         }
-        if pos < before.size() && read < before.size() {
-            push_zero(&mut chunks, before.size() - read);
-            read = before.size();
+        if pos < size && read < size {
+            push_zero(&mut chunks, size - read);
+            read = size;
         }
-        let after = f.metadata().map_err(|e| Error::io(ctx(), e))?;
-        let changed = after.size() != before.size()
-            || read != before.size()
-            || after.mtime() != before.mtime()
-            || after.mtime_nsec() != before.mtime_nsec()
-            || after.ctime() != before.ctime()
-            || after.ctime_nsec() != before.ctime_nsec();
+        let after = Stat::from(&f.metadata().map_err(|e| Error::io(ctx(), e))?);
+        let changed = after.size != size
+            || read != size
+            || after.mtime != before.mtime
+            || after.ctime != before.ctime;
         Ok((chunks, read, changed))
     }
 }
@@ -427,7 +399,7 @@ pub fn backup_files(
         for i in 1..comps.len() {
             let anc = comps[..i].join("/");
             if emitted.insert(anc.clone()) {
-                let meta = std::fs::symlink_metadata(format!("/{anc}"))
+                let meta = Stat::of_path(Path::new(&format!("/{anc}")))
                     .map_err(|e| Error::io(format!("/{anc}"), e))?;
                 run.emit(&entry_from_meta(anc, EntryType::Dir, &meta))?;
             }

@@ -12,6 +12,7 @@ use crate::vault::Vault;
 
 pub mod disk;
 pub mod files;
+mod stat;
 
 pub use crate::chunker::is_zero;
 pub use crate::writer::BackupOutcome;

@@ -63,9 +63,17 @@ impl<'e> Losses<'e> {
 }
 
 /// Owner, xattrs, mode and times of a file or folder restored through `f`.
-pub(super) fn apply_to_open(t: &Target, f: &File, e: &Entry, lost: &mut Losses<'_>) {
+/// `owner_now` is the owner `f` is known to have, when it is known (a file
+/// just made): the owner is set only when it differs.
+pub(super) fn apply_to_open(
+    t: &Target,
+    f: &File,
+    e: &Entry,
+    owner_now: Option<(u32, u32)>,
+    lost: &mut Losses<'_>,
+) {
     let fd = f.as_raw_fd();
-    if t.privileged {
+    if t.privileged && owner_now != Some((e.uid, e.gid)) {
         // SAFETY: valid descriptor.
         lost.check(unsafe { libc::fchown(fd, e.uid, e.gid) }, "owner");
     }
