@@ -1060,10 +1060,12 @@ def main():
             r["exe"] = tool.exe
             run["tools"][n] = r
         report["runs"][cache_mode] = run
-        if not args.keep:
-            shutil.rmtree(os.path.join(args.work, cache_mode), ignore_errors=True)
-            mass_deleted()
     machine["loadavg_end"] = os.getloadavg()
+    # Only now: deleting one mode's restored trees before the next mode ran
+    # slowed its first restore even 65 s later (SETTLE_AFTER_DELETE_S).
+    if not args.keep:
+        for cache_mode, _ in modes:
+            shutil.rmtree(os.path.join(args.work, cache_mode), ignore_errors=True)
 
     out = os.path.abspath(args.out)
     os.makedirs(os.path.dirname(out), exist_ok=True)
