@@ -118,6 +118,10 @@ class Restic(Tool):
     def open_argv(self):
         return [self.exe, "cat", "config"]
 
+    def restore_argv(self, c):
+        # restic puts the absolute path under the target
+        return [self.exe, "restore", "latest", "--path", c["src"], "--target", c["target"]]
+
     def argv(self, step, c):
         x = self.exe
         return {
@@ -125,9 +129,7 @@ class Restic(Tool):
             "backup_v1": ([x, "backup", c["src"]], None),
             "backup_nochange": ([x, "backup", c["src"]], None),
             "backup_v2": ([x, "backup", c["src"]], None),
-            # restic puts the absolute path under the target
-            "restore": ([x, "restore", "latest", "--path", c["src"],
-                         "--target", c["target"]], None),
+            "restore": (self.restore_argv(c), None),
             "verify": ([x, "check", "--read-data"], None),
             "disk_v1": ([x, "backup", c["disk"]], None),
             "disk_v2": ([x, "backup", c["disk"]], None),
@@ -166,8 +168,10 @@ class Borg(Tool):
         }[step]
 
 
-class Rustic(Tool):
+class Rustic(Restic):
+    """restic's commands and repository format; its own restore syntax."""
     name = "rustic"
+    ok_codes = {0: None}
     settings = ("restic repository format 2, default compression (zstd), "
                 "`RUSTIC_PASSWORD` from the env, cache in an isolated `$HOME/.cache`")
 
@@ -176,21 +180,11 @@ class Rustic(Tool):
                 "RUSTIC_CACHE_DIR": os.path.join(home, ".cache", "rustic"),
                 "RUSTIC_NO_PROGRESS": "true"}
 
-    def open_argv(self):
-        return [self.exe, "cat", "config"]
+    def version(self):
+        return Tool.version(self)
 
-    def argv(self, step, c):
-        x = self.exe
-        return {
-            "init": ([x, "init"], None),
-            "backup_v1": ([x, "backup", c["src"]], None),
-            "backup_nochange": ([x, "backup", c["src"]], None),
-            "backup_v2": ([x, "backup", c["src"]], None),
-            "restore": ([x, "restore", f"latest:{c['src']}", c["target"]], None),
-            "verify": ([x, "check", "--read-data"], None),
-            "disk_v1": ([x, "backup", c["disk"]], None),
-            "disk_v2": ([x, "backup", c["disk"]], None),
-        }[step]
+    def restore_argv(self, c):
+        return [self.exe, "restore", f"latest:{c['src']}", c["target"]]
 
 
 class Lifeboat(Tool):
